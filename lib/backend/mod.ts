@@ -1,0 +1,6 @@
+/**
+ * Compute backends: the automatic choice of the TF.js backend and the wasm gradient kernels.
+ * @module
+ */
+export * from "./select_backend.ts";
+export { registerWasmConvGradients } from "./wasm_conv_grads.ts";

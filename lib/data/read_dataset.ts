@@ -1,0 +1,58 @@
+/**
+ * One entry point for every on-disk dataset layout: detects the layout of a root folder and
+ * dispatches to its reader.
+ * @module
+ */
+
+import { join, resolve } from "@std/path";
+import { DatasetError } from "./errors.ts";
+import { isDirectory, isFile, type ReadOptions } from "./listing.ts";
+import { listMvtecClasses, readMvtecDataset } from "./mvtec.ts";
+import { findRealIadJsonDir, readRealIadDataset } from "./real_iad.ts";
+import type { Dataset } from "./types.ts";
+import { readVisaDataset, VISA_SPLIT_FILE } from "./visa.ts";
+
+/** The layouts {@link readDataset} recognises. */
+export type DatasetLayout = "visa" | "real-iad" | "mvtec";
+
+/**
+ * Detects the layout of `root`: VisA if `split_csv/1cls.csv` exists, Real-IAD if a
+ * `realiad_jsons/` or `jsons/` folder of JSON files exists, MVTec AD (also BTAD, MPDD) if some
+ * sub-folder holds `train/good` (or `train/ok`). Throws a {@link DatasetError} otherwise.
+ */
+export async function detectLayout(root: string): Promise<DatasetLayout> {
+  root = resolve(root);
+  if (!(await isDirectory(root))) throw new DatasetError("dataset root is not a folder", root);
+  if (await isFile(join(root, VISA_SPLIT_FILE))) return "visa";
+  if ((await findRealIadJsonDir(root)) !== undefined) return "real-iad";
+  if ((await listMvtecClasses(root)).length > 0) return "mvtec";
+  throw new DatasetError(
+    `unknown dataset layout at ${root}: expected ${VISA_SPLIT_FILE} (VisA), ` +
+      "realiad_jsons/ or jsons/ with <class>.json files (Real-IAD), " +
+      "or <class>/train/good/ folders (MVTec AD, BTAD, MPDD); " +
+      "for plain folders of images use readFolderDataset",
+    root,
+  );
+}
+
+/**
+ * Reads the dataset at `root`, whatever its layout (see {@link detectLayout}).
+ *
+ * @example
+ * ```ts
+ * import { readDataset } from "./read_dataset.ts";
+ * const ds = await readDataset("/data/mvtec_ad", { classes: ["bottle"] });
+ * console.log(ds.layout, ds.classes);
+ * ```
+ */
+export async function readDataset(root: string, options: ReadOptions = {}): Promise<Dataset> {
+  const layout = await detectLayout(root);
+  switch (layout) {
+    case "visa":
+      return await readVisaDataset(root, options);
+    case "real-iad":
+      return await readRealIadDataset(root, options);
+    case "mvtec":
+      return await readMvtecDataset(root, options);
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * The JSON-serialisable experiment configuration that drives training and evaluation.
+ * @module
+ */
+
+/** How classes are trained: one model per class, or one model for all classes. */
+export type Strategy = "per-class" | "joint";
+
+/** Where the images come from. */
+export interface DataConfig {
+  /**
+   * A dataset folder in a known layout (MVTec AD / BTAD / MPDD, VisA, Real-IAD). Absent: the
+   * embedded synthetic dataset, generated into `cacheDir` on first use.
+   */
+  root?: string;
+  /** Only these classes (default: all). */
+  classes?: string[];
+  /** Where the synthetic dataset is cached (default `.cache/synth-<size>-<seed>`). */
+  cacheDir?: string;
+  /** Seed of the synthetic dataset (default 0; independent of the training seed). */
+  syntheticSeed?: number;
+}
+
+/** Class-aware contrastive learning options; see `lib/ccl` for each field's meaning. */
+export type CCLOptions = Record<string, unknown>;
+
+/** Everything that defines a run. Saved verbatim in `metrics.json`. */
+export interface ExperimentConfig {
+  /** Run name: results go to `results/<name>/`. */
+  name: string;
+  /** Method plug-in name (`rd`). */
+  method: string;
+  /** Method-specific settings (see the method's config type); merged over its defaults. */
+  methodOptions: Record<string, unknown>;
+  /** CCL settings, or `null` for the method alone. */
+  ccl: CCLOptions | null;
+  /** Supervision for CCL: the dataset's class names, or a pseudo-label JSON file. */
+  labels: "class" | { pseudoLabels: string };
+  strategy: Strategy;
+  data: DataConfig;
+  /** Square input size in pixels. */
+  imageSize: number;
+  /** Backbone spec: `small_resnet`, `small_resnet:random`, `resnet18:PATH`, `wide_resnet50_2:PATH`. */
+  backbone: string;
+  epochs: number;
+  batchSize: number;
+  /** Learning rate of the method's trainable parts (RD: bottleneck + decoder). */
+  learningRate: number;
+  /** Global gradient-norm clip, or 0 for none. */
+  clipNorm: number;
+  /** Evaluate on the test set every N epochs (0: only at the end). */
+  evalEvery: number;
+  seed: number;
+  /** `auto` or a backend name (see `lib/backend`). */
+  backend: string;
+}
+
+/** Defaults: RD joint on the embedded synthetic dataset with the shipped small backbone. */
+export const DEFAULT_CONFIG: ExperimentConfig = {
+  name: "rd-joint",
+  method: "rd",
+  methodOptions: {},
+  ccl: null,
+  labels: "class",
+  strategy: "joint",
+  data: {},
+  imageSize: 64,
+  backbone: "small_resnet",
+  epochs: 20,
+  batchSize: 16,
+  learningRate: 5e-3,
+  clipNorm: 0,
+  evalEvery: 0,
+  seed: 0,
+  backend: "auto",
+};
+
+/** A partial config as read from JSON or built from flags. */
+export type PartialConfig = Partial<Omit<ExperimentConfig, "data">> & {
+  data?: Partial<DataConfig>;
+};
+
+/** Merges `partial` over the defaults and validates the result. */
+export function resolveConfig(partial: PartialConfig, base = DEFAULT_CONFIG): ExperimentConfig {
+  const config: ExperimentConfig = {
+    ...base,
+    ...partial,
+    data: { ...base.data, ...partial.data },
+    methodOptions: { ...base.methodOptions, ...partial.methodOptions },
+  };
+  validateConfig(config);
+  return config;
+}
+
+/** Throws a clear error naming every invalid field. */
+export function validateConfig(config: ExperimentConfig): void {
+  const problems: string[] = [];
+  const positiveInteger = (key: keyof ExperimentConfig) => {
+    const value = config[key];
+    if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
+      problems.push(`${key} must be a positive integer, got ${JSON.stringify(value)}`);
+    }
+  };
+  positiveInteger("epochs");
+  positiveInteger("batchSize");
+  positiveInteger("imageSize");
+  if (config.imageSize % 32 !== 0) {
+    problems.push(
+      `imageSize must be a multiple of 32 (RD downsamples by 32), got ${config.imageSize}`,
+    );
+  }
+  if (config.strategy !== "per-class" && config.strategy !== "joint") {
+    problems.push(
+      `strategy must be "per-class" or "joint", got ${JSON.stringify(config.strategy)}`,
+    );
+  }
+  if (!(config.learningRate > 0)) problems.push(`learningRate must be > 0`);
+  if (!(config.clipNorm >= 0)) problems.push(`clipNorm must be >= 0`);
+  if (!Number.isInteger(config.evalEvery) || config.evalEvery < 0) {
+    problems.push(`evalEvery must be an integer >= 0`);
+  }
+  if (!Number.isInteger(config.seed)) problems.push(`seed must be an integer`);
+  if (!/^[\w.-]+$/.test(config.name)) {
+    problems.push(
+      `name must use letters, digits, '.', '_' or '-', got ${JSON.stringify(config.name)}`,
+    );
+  }
+  if (config.labels !== "class" && typeof config.labels?.pseudoLabels !== "string") {
+    problems.push(`labels must be "class" or {"pseudoLabels": "<file.json>"}`);
+  }
+  if (problems.length) throw new Error(`invalid experiment config:\n  ${problems.join("\n  ")}`);
+}

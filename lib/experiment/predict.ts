@@ -1,0 +1,84 @@
+/**
+ * Runs a trained objective over test records and collects what the metrics need.
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import { batchIterator, type DecodeCache } from "../data/batches.ts";
+import type { SampleRecord } from "../data/types.ts";
+import type { Objective } from "../methods/types.ts";
+import { createProgress, type ProgressMode } from "./progress.ts";
+
+/** Per-image predictions and ground truth, in record order. */
+export interface TestPredictions {
+  records: SampleRecord[];
+  scores: Float32Array;
+  /** Anomaly maps, `size * size`, row-major. */
+  maps: Float32Array[];
+  /** Ground-truth masks, 0/1, `size * size`. */
+  masks: Uint8Array[];
+  classNames: string[];
+  size: number;
+}
+
+/** Options of {@linkcode predictRecords}. */
+export interface PredictRecordsOptions {
+  size: number;
+  batchSize: number;
+  cache?: DecodeCache;
+  label?: string;
+  progress?: ProgressMode;
+}
+
+/** Predicts anomaly maps and scores for `records` in batches (inference mode, no gradients). */
+export async function predictRecords(
+  objective: Objective,
+  records: readonly SampleRecord[],
+  options: PredictRecordsOptions,
+): Promise<TestPredictions> {
+  const { size, batchSize } = options;
+  const scores = new Float32Array(records.length);
+  const maps: Float32Array[] = [];
+  const masks: Uint8Array[] = [];
+  const bar = createProgress(options.label ?? "predict", records.length, {
+    mode: options.progress,
+  });
+  let done = 0;
+  for await (
+    const batch of batchIterator(records, {
+      batchSize,
+      size,
+      withMasks: true,
+      cache: options.cache,
+    })
+  ) {
+    const count = batch.records.length;
+    const { mapValues, scoreValues } = tf.tidy(() => {
+      const prediction = objective.predict(tf.tensor4d(batch.images, batch.shape));
+      return { mapValues: prediction.maps, scoreValues: prediction.scores };
+    });
+    const [mapData, scoreData] = await Promise.all([mapValues.data(), scoreValues.data()]);
+    tf.dispose([mapValues, scoreValues]);
+    const [, height, width] = mapValues.shape;
+    if (height !== size || width !== size) {
+      throw new Error(
+        `${objective.name}: predict returned ${height}x${width} maps, expected ${size}`,
+      );
+    }
+    for (let i = 0; i < count; i++) {
+      maps.push(Float32Array.from(mapData.subarray(i * size * size, (i + 1) * size * size)));
+      masks.push(batch.masks![i]);
+      scores[done + i] = scoreData[i];
+    }
+    done += count;
+    bar.update(done);
+  }
+  bar.finish();
+  return {
+    records: [...records],
+    scores,
+    maps,
+    masks,
+    classNames: records.map((r) => r.className),
+    size,
+  };
+}

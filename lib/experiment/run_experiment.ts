@@ -1,0 +1,252 @@
+/**
+ * The experiment runner: one config in, trained models, evaluation and a results folder out.
+ * @module
+ */
+import { join } from "@std/path";
+import { type BackendInfo, selectBackend } from "../backend/select_backend.ts";
+import { loadBackbone } from "../backbones/registry.ts";
+import type { Backbone } from "../backbones/types.ts";
+import { classIdsFromPseudoLabels, classIndexFromNames, readPseudoLabels } from "../ccl/labels.ts";
+import type { DecodeCache } from "../data/batches.ts";
+import type { Dataset, SampleRecord } from "../data/types.ts";
+import { evaluate, type EvaluationResult } from "../metrics/evaluate.ts";
+import { writeJsonAtomic, writeTextAtomic } from "../util/atomic_write.ts";
+import { type ExperimentConfig, type PartialConfig, resolveConfig } from "./config.ts";
+import { resolveDataset, splitForClasses } from "./dataset.ts";
+import { buildUnitModel } from "./model.ts";
+import { predictRecords, type TestPredictions } from "./predict.ts";
+import type { ProgressMode } from "./progress.ts";
+import { metricsTable } from "./results_table.ts";
+import { type EpochLog, trainUnit } from "./train_unit.ts";
+
+/** Options of {@linkcode runExperiment}. */
+export interface RunOptions {
+  /** Parent folder of run folders (default `results`). */
+  resultsDir?: string;
+  /** Continue from the units' checkpoints (default false: an existing checkpoint is an error). */
+  resume?: boolean;
+  progress?: ProgressMode;
+  /** Keep the checkpoints after a successful run (default true). */
+  keepCheckpoints?: boolean;
+  /** Prints one-line status messages (default `console.error`). */
+  log?: (line: string) => void;
+}
+
+/** One trained unit in the results. */
+export interface UnitSummary {
+  unit: string;
+  classes: string[];
+  trainImages: number;
+  testImages: number;
+  trainSeconds: number;
+  resumedFromEpoch: number;
+}
+
+/** What `metrics.json` holds. */
+export interface RunResult {
+  config: ExperimentConfig;
+  backend: BackendInfo;
+  seed: number;
+  startedAt: string;
+  finishedAt: string;
+  trainSeconds: number;
+  evalSeconds: number;
+  dataset: { name: string; root: string; layout: string; classes: string[]; images: number };
+  units: UnitSummary[];
+  perClass: EvaluationResult["perClass"];
+  mean: EvaluationResult["mean"];
+  notes: string[];
+  software: { deno: string; tfjs: string };
+}
+
+/** The run folder of a config. */
+export function runDirectory(config: ExperimentConfig, resultsDir = "results"): string {
+  return join(resultsDir, config.name);
+}
+
+/**
+ * Trains and evaluates the config's method (with CCL if set) per class or jointly, and writes
+ * `metrics.json`, `table.md` and `log.jsonl` to `results/<name>/`.
+ */
+export async function runExperiment(
+  partial: PartialConfig,
+  options: RunOptions = {},
+): Promise<RunResult> {
+  const config = resolveConfig(partial);
+  const say = options.log ?? ((line: string) => console.error(line));
+  const startedAt = new Date();
+  const runDir = runDirectory(config, options.resultsDir);
+  const { backend, dataset, backbone, units } = await prepareRun(config, say);
+  await writeJsonAtomic(join(runDir, "config.json"), config);
+  const configKey = await fingerprint(config);
+  const classIdOf = await classIdLookup(config, dataset);
+  const cache: DecodeCache = new Map();
+  const summaries: UnitSummary[] = [];
+  const predictions: TestPredictions[] = [];
+  const epochLog: EpochLog[] = [];
+  let evalSeconds = 0;
+  try {
+    for (const { unit, classes } of units) {
+      const split = splitForClasses(dataset, classes);
+      say(
+        `[${config.name}] ${unit}: ${split.train.length} train, ${split.test.length} test images`,
+      );
+      const model = buildUnitModel(config, backbone, unit);
+      try {
+        const trained = await trainUnit({
+          config,
+          unit,
+          model,
+          split,
+          classIdOf,
+          cache,
+          checkpointPath: checkpointPath(runDir, unit),
+          configKey,
+          resume: options.resume ?? false,
+          progress: options.progress,
+          onEpoch: async (entry) => {
+            epochLog.push(entry);
+            await writeTextAtomic(
+              join(runDir, "log.jsonl"),
+              epochLog.map((e) => JSON.stringify(e)).join("\n") + "\n",
+            );
+          },
+        });
+        const evalStarted = performance.now();
+        predictions.push(
+          await predictRecords(model.objective, split.test, {
+            size: config.imageSize,
+            batchSize: config.batchSize,
+            cache,
+            label: `${unit} test`,
+            progress: options.progress,
+          }),
+        );
+        evalSeconds += (performance.now() - evalStarted) / 1000;
+        summaries.push({
+          unit,
+          classes,
+          trainImages: split.train.length,
+          testImages: split.test.length,
+          trainSeconds: trained.trainSeconds,
+          resumedFromEpoch: trained.resumedFromEpoch,
+        });
+      } finally {
+        model.dispose();
+      }
+    }
+  } finally {
+    backbone.dispose();
+  }
+  const evaluation = evaluatePredictions(predictions);
+  const result: RunResult = {
+    config,
+    backend,
+    seed: config.seed,
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    trainSeconds: summaries.reduce((sum, s) => sum + s.trainSeconds, 0),
+    evalSeconds,
+    dataset: {
+      name: dataset.name,
+      root: dataset.root,
+      layout: dataset.layout,
+      classes: dataset.classes,
+      images: dataset.records.length,
+    },
+    units: summaries,
+    perClass: evaluation.perClass,
+    mean: evaluation.mean,
+    notes: evaluation.notes,
+    software: { deno: Deno.version.deno, tfjs: backend.tfjsVersion },
+  };
+  await writeJsonAtomic(join(runDir, "metrics.json"), result);
+  await writeTextAtomic(join(runDir, "table.md"), metricsTable([{ label: config.name, result }]));
+  if (options.keepCheckpoints === false) {
+    await Deno.remove(join(runDir, "checkpoints"), { recursive: true }).catch(() => {});
+  }
+  say(`[${config.name}] mean mAD ${(result.mean.mAD * 100).toFixed(1)} -> ${runDir}`);
+  return result;
+}
+
+/** A training unit: its name (a class, or `joint`) and its classes. */
+export interface RunUnit {
+  unit: string;
+  classes: string[];
+}
+
+/** What a run needs before training: backend, dataset, frozen backbone and units. */
+export interface PreparedRun {
+  backend: BackendInfo;
+  dataset: Dataset;
+  backbone: Backbone;
+  units: RunUnit[];
+}
+
+/** Starts the backend, reads the dataset, loads the backbone and lists the training units. */
+export async function prepareRun(
+  config: ExperimentConfig,
+  say: (line: string) => void = () => {},
+): Promise<PreparedRun> {
+  const backend = await selectBackend({
+    requested: config.backend === "auto" ? undefined : config.backend,
+    log: false,
+  });
+  say(`[${config.name}] backend ${backend.name}, seed ${config.seed}, ${config.strategy}`);
+  const dataset = await resolveDataset(config);
+  const backbone = await loadBackbone(config.backbone, { seed: config.seed });
+  const units = config.strategy === "joint"
+    ? [{ unit: "joint", classes: dataset.classes }]
+    : dataset.classes.map((name) => ({ unit: name, classes: [name] }));
+  return { backend, dataset, backbone, units };
+}
+
+/** The checkpoint file of a unit of a run. */
+export function checkpointPath(runDir: string, unit: string): string {
+  return join(runDir, "checkpoints", `${unit}.safetensors`);
+}
+
+/** Evaluates the predictions of all units together (per class, then the mean over classes). */
+export function evaluatePredictions(predictions: readonly TestPredictions[]): EvaluationResult {
+  const size = predictions[0].size;
+  return evaluate({
+    scores: predictions.flatMap((p) => [...p.scores]),
+    maps: predictions.flatMap((p) => p.maps),
+    masks: predictions.flatMap((p) => p.masks),
+    classNames: predictions.flatMap((p) => p.classNames),
+    shape: [size, size],
+  });
+}
+
+async function classIdLookup(
+  config: ExperimentConfig,
+  dataset: Dataset,
+): Promise<(record: SampleRecord) => number> {
+  if (config.labels === "class") {
+    const index = classIndexFromNames(dataset.classes);
+    return (record) => index.idOf(record.className);
+  }
+  const source = config.labels.pseudoLabels;
+  const labels = await readPseudoLabels(source);
+  const train = dataset.records.filter((r) => r.split === "train");
+  const ids = classIdsFromPseudoLabels(train.map((r) => r.imagePath), labels, source);
+  const byPath = new Map(train.map((r, i) => [r.imagePath, ids[i]]));
+  return (record) => byPath.get(record.imagePath)!;
+}
+
+/** A short hash of everything in the config that changes the trained model. */
+async function fingerprint(config: ExperimentConfig): Promise<string> {
+  const { evalEvery: _evalEvery, name: _name, ...rest } = config;
+  const bytes = new TextEncoder().encode(stableJson(rest));
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  return [...digest.slice(0, 8)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function stableJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(",")}]`;
+  if (value && typeof value === "object") {
+    const entries = Object.entries(value).sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0);
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
+}

@@ -1,0 +1,202 @@
+/**
+ * Trains one unit (one class for `per-class`, all classes for `joint`): seeded epochs over the
+ * training images, CCL's augmented view when asked for, a checkpoint after every epoch, optional
+ * evaluation every N epochs, and resumption from the last checkpoint.
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import { augmentBatch } from "../data/augment.ts";
+import { batchIterator, type DecodeCache } from "../data/batches.ts";
+import { normalizeImageNet } from "../data/image.ts";
+import type { SampleRecord } from "../data/types.ts";
+import { evaluate } from "../metrics/evaluate.ts";
+import type { MetricSet } from "../metrics/metric_names.ts";
+import { createTrainer } from "../methods/trainer.ts";
+import { deriveSeed, mulberry32 } from "../util/random.ts";
+import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
+import type { ExperimentConfig } from "./config.ts";
+import type { ClassSplit } from "./dataset.ts";
+import type { UnitModel } from "./model.ts";
+import { predictRecords } from "./predict.ts";
+import { createProgress, type ProgressMode } from "./progress.ts";
+
+/** One line of the per-epoch log. */
+export interface EpochLog {
+  unit: string;
+  epoch: number;
+  /** Mean of each named loss over the epoch's batches. */
+  losses: Record<string, number>;
+  seconds: number;
+  imagesPerSecond: number;
+  /** Mean-over-classes metrics of the unit, when evaluated after this epoch. */
+  metrics?: MetricSet;
+}
+
+/** What {@linkcode trainUnit} needs. */
+export interface TrainUnitOptions {
+  config: ExperimentConfig;
+  unit: string;
+  model: UnitModel;
+  split: ClassSplit;
+  /** Class id (true class or pseudo-label) of a training record. */
+  classIdOf: (record: SampleRecord) => number;
+  cache: DecodeCache;
+  /** Checkpoint file of this unit. */
+  checkpointPath: string;
+  /** Fingerprint of the config; a checkpoint with another is refused. */
+  configKey: string;
+  /** Continue from the checkpoint if there is one (otherwise one is an error). */
+  resume: boolean;
+  progress?: ProgressMode;
+  /** Called after every epoch (e.g. to append to the run's log file). */
+  onEpoch?: (entry: EpochLog) => Promise<void> | void;
+}
+
+/** The outcome of training a unit. */
+export interface TrainUnitResult {
+  log: EpochLog[];
+  /** Seconds of training (summed over epochs, also those before a resume). */
+  trainSeconds: number;
+  resumedFromEpoch: number;
+}
+
+/** Trains `options.model` on the unit's training images for `config.epochs` epochs. */
+export async function trainUnit(options: TrainUnitOptions): Promise<TrainUnitResult> {
+  const { config, unit, model, split, cache } = options;
+  const { objective } = model;
+  const trainer = createTrainer(objective, {
+    betas: [0.5, 0.999],
+    clipNorm: config.clipNorm > 0 ? config.clipNorm : undefined,
+  });
+  try {
+    const { log, startEpoch } = await restore(options, trainer);
+    const shuffleSeed = deriveSeed(config.seed, `${unit}/order`);
+    const dropLast = split.train.length > config.batchSize;
+    const batchesPerEpoch = dropLast
+      ? Math.floor(split.train.length / config.batchSize)
+      : Math.ceil(split.train.length / config.batchSize);
+    for (let epoch = startEpoch; epoch < config.epochs; epoch++) {
+      const started = performance.now();
+      const sums: Record<string, number> = {};
+      let batches = 0;
+      let images = 0;
+      const bar = createProgress(
+        `${unit} epoch ${epoch + 1}/${config.epochs}`,
+        batchesPerEpoch,
+        { mode: options.progress },
+      );
+      for await (
+        const batch of batchIterator(split.train, {
+          batchSize: config.batchSize,
+          size: config.imageSize,
+          shuffle: true,
+          seed: shuffleSeed,
+          epoch,
+          dropLast,
+          normalize: false,
+          cache,
+        })
+      ) {
+        const [b, h, w] = batch.shape;
+        const augmented = objective.needsAugmentedView
+          ? augmentBatch(
+            batch.images,
+            [b, h, w],
+            mulberry32(deriveSeed(config.seed, `${unit}/augment/${epoch}/${batches}`)),
+          )
+          : undefined;
+        objective.beginStep?.(trainer.steps);
+        const tensors = {
+          images: tf.tensor4d(normalizeImageNet(batch.images), batch.shape),
+          augmented: augmented ? tf.tensor4d(normalizeImageNet(augmented), batch.shape) : undefined,
+        };
+        let losses: Record<string, number>;
+        try {
+          losses = trainer.step({
+            images: tensors.images,
+            augmented: tensors.augmented,
+            classIds: Int32Array.from(batch.records, options.classIdOf),
+          });
+        } finally {
+          tf.dispose([tensors.images, ...(tensors.augmented ? [tensors.augmented] : [])]);
+        }
+        for (const [name, value] of Object.entries(losses)) {
+          if (!Number.isFinite(value)) {
+            throw new Error(`${unit}: loss "${name}" is ${value} at epoch ${epoch + 1}`);
+          }
+          sums[name] = (sums[name] ?? 0) + value;
+        }
+        batches++;
+        images += b;
+        bar.update(batches, { loss: sums.total / batches });
+      }
+      const seconds = (performance.now() - started) / 1000;
+      const losses = Object.fromEntries(
+        Object.entries(sums).map(([name, sum]) => [name, sum / batches]),
+      );
+      bar.finish({ loss: losses.total, "img/s": images / seconds });
+      const entry: EpochLog = {
+        unit,
+        epoch: epoch + 1,
+        losses,
+        seconds,
+        imagesPerSecond: images / seconds,
+      };
+      const isLast = epoch + 1 === config.epochs;
+      if (config.evalEvery > 0 && (epoch + 1) % config.evalEvery === 0 && !isLast) {
+        entry.metrics = await evaluateUnit(options);
+      }
+      log.push(entry);
+      await saveCheckpoint(options.checkpointPath, {
+        variables: objective.namedVariables(),
+        optimizers: await trainer.getOptimizerWeights(),
+      }, { epoch: epoch + 1, step: trainer.steps, configKey: options.configKey, extra: { log } });
+      await options.onEpoch?.(entry);
+    }
+    return {
+      log,
+      trainSeconds: log.reduce((sum, entry) => sum + entry.seconds, 0),
+      resumedFromEpoch: startEpoch,
+    };
+  } finally {
+    trainer.dispose();
+  }
+}
+
+async function restore(
+  options: TrainUnitOptions,
+  trainer: ReturnType<typeof createTrainer>,
+): Promise<{ log: EpochLog[]; startEpoch: number }> {
+  const variables = options.model.objective.namedVariables();
+  const loaded = await loadCheckpoint<{ log: EpochLog[] }>(options.checkpointPath, variables);
+  if (!loaded) return { log: [], startEpoch: 0 };
+  if (!options.resume) {
+    throw new Error(
+      `${options.checkpointPath} exists: pass --resume to continue that run, or remove the ` +
+        `run's folder to start afresh`,
+    );
+  }
+  if (loaded.state.configKey !== options.configKey) {
+    throw new Error(`${options.checkpointPath} was written by another config; cannot resume`);
+  }
+  await trainer.setOptimizerWeights(loaded.optimizers, loaded.state.step);
+  return { log: loaded.state.extra.log, startEpoch: loaded.state.epoch };
+}
+
+/** Mean-over-classes metrics of the unit's test set with the model as it is now. */
+export async function evaluateUnit(options: TrainUnitOptions): Promise<MetricSet> {
+  const predictions = await predictRecords(options.model.objective, options.split.test, {
+    size: options.config.imageSize,
+    batchSize: options.config.batchSize,
+    cache: options.cache,
+    label: `${options.unit} eval`,
+    progress: options.progress,
+  });
+  return evaluate({
+    scores: predictions.scores,
+    maps: predictions.maps,
+    masks: predictions.masks,
+    classNames: predictions.classNames,
+    shape: [predictions.size, predictions.size],
+  }).mean;
+}

@@ -1,0 +1,40 @@
+/**
+ * `deno task eval`: evaluates a trained run from its checkpoints.
+ * @module
+ */
+import { parseArgs } from "@std/cli";
+import { evaluateRun } from "../lib/experiment/evaluate_run.ts";
+import { metricsTable } from "../lib/experiment/results_table.ts";
+
+const HELP = `deno task eval --run results/NAME [--backend NAME] [--data DIR] [--batch N]
+
+Loads results/NAME/config.json and the checkpoints of each unit, predicts the test set,
+prints the metrics table (per class and mean) and writes results/NAME/eval.json.`;
+
+if (import.meta.main) {
+  const flags = parseArgs(Deno.args, {
+    string: ["run", "backend", "data", "batch"],
+    boolean: ["help"],
+    unknown: (arg: string) => {
+      console.error(`unknown argument ${arg}\n\n${HELP}`);
+      Deno.exit(2);
+    },
+  });
+  if (flags.help || !flags.run) {
+    console.log(HELP);
+    Deno.exit(flags.help ? 0 : 2);
+  }
+  try {
+    const result = await evaluateRun(flags.run, {
+      overrides: {
+        ...(flags.backend ? { backend: flags.backend } : {}),
+        ...(flags.batch ? { batchSize: Number(flags.batch) } : {}),
+        ...(flags.data ? { data: { root: flags.data } } : {}),
+      },
+    });
+    console.log(metricsTable([{ label: result.config.name, result }]));
+  } catch (error) {
+    console.error(`error: ${error instanceof Error ? error.message : error}`);
+    Deno.exit(1);
+  }
+}
