@@ -73,6 +73,7 @@ function wave(rng: Rng): (t: number) => number {
   return (t) => clamp01(0.5 + (Math.sin(2 * Math.PI * t) - threshold) * sharpness);
 }
 
+/** Stripes whose normal points at `angleDeg` (0 = vertical stripes), period in px at 64x64. */
 function stripes(angleDeg: number, periodLo: number, periodHi: number): Renderer {
   return (image, size, rng) => {
     const angle = (angleDeg + uniform(rng, -10, 10)) * Math.PI / 180;

@@ -7,7 +7,7 @@
  * `{ "carpet/train/good/000.png": 3, "wood/train/good/000.png": 7 }`.
  * @module
  */
-import { normalize } from "@std/path";
+import { normalize, relative } from "@std/path";
 import { DatasetError } from "../data/errors.ts";
 
 /** A stable mapping between class names and ids 0..n-1 (names sorted). */
@@ -139,7 +139,8 @@ const MISSING_SHOWN = 5;
 
 /**
  * The cluster id of each image. Paths match exactly or after normalisation (`./`, `..`,
- * backslashes). Images missing from the file are an error naming `source`, how many are
+ * backslashes), or, given the dataset `root`, relative to it (the portable form the
+ * clustering room writes). Images missing from the file are an error naming `source`, how many are
  * missing and the first few of them: a partial labelling would silently train on wrong classes.
  *
  * @example
@@ -153,12 +154,14 @@ export function classIdsFromPseudoLabels(
   imagePaths: readonly string[],
   labels: ReadonlyMap<string, number>,
   source: string,
+  root?: string,
 ): Int32Array {
   const normalised = new Map<string, number>();
   for (const [path, id] of labels) normalised.set(pathKey(path), id);
   const missing: string[] = [];
   const ids = Int32Array.from(imagePaths, (path) => {
-    const id = labels.get(path) ?? normalised.get(pathKey(path));
+    const id = labels.get(path) ?? normalised.get(pathKey(path)) ??
+      (root === undefined ? undefined : normalised.get(pathKey(relative(root, path))));
     if (id === undefined) {
       missing.push(path);
       return -1;

@@ -40,7 +40,6 @@ export {
 } from "./ccl_objective.ts";
 export {
   createProjector,
-  instanceNorm,
   type Projector,
   type ProjectorOptions,
   projectorWidths,

@@ -4,6 +4,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { instanceNorm } from "../methods/layers.ts";
 import { mulberry32 } from "../util/random.ts";
 
 /** Epsilon of the instance normalisation (PyTorch's `InstanceNorm2d` default). */
@@ -51,18 +52,13 @@ function seededKernel(inChannels: number, outChannels: number, rng: () => number
   return values;
 }
 
-/** Per-image, per-channel normalisation over H and W (biased variance), no affine. */
-export function instanceNorm(x: tf.Tensor4D, epsilon = INSTANCE_NORM_EPSILON): tf.Tensor4D {
-  return tf.tidy(() => {
-    const { mean, variance } = tf.moments(x, [1, 2], true);
-    return tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, epsilon))) as tf.Tensor4D;
-  });
-}
-
 /** conv 3x3 (same padding, no bias) -> instance norm -> LeakyReLU. */
 function convNormAct(x: tf.Tensor4D, kernel: tf.Variable, slope: number): tf.Tensor4D {
   return tf.tidy(() =>
-    tf.leakyRelu(instanceNorm(tf.conv2d(x, kernel as tf.Tensor4D, 1, "same")), slope)
+    tf.leakyRelu(
+      instanceNorm(tf.conv2d(x, kernel as tf.Tensor4D, 1, "same"), INSTANCE_NORM_EPSILON),
+      slope,
+    )
   );
 }
 

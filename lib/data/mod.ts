@@ -16,3 +16,4 @@ export * from "./read_dataset.ts";
 export * from "./image.ts";
 export * from "./batches.ts";
 export * from "./augment.ts";
+export * from "./synth/mod.ts";

@@ -30,6 +30,13 @@ export interface RunOptions {
   keepCheckpoints?: boolean;
   /** Prints one-line status messages (default `console.error`). */
   log?: (line: string) => void;
+  /** Called after every epoch of every unit, after its checkpoint is written. */
+  onEpoch?: (entry: EpochLog) => Promise<void> | void;
+  /**
+   * Stops training: at the next batch, or right after the current epoch's checkpoint if the
+   * signal fires in `onEpoch`. The run can then continue with `resume`.
+   */
+  signal?: AbortSignal;
 }
 
 /** One trained unit in the results. */
@@ -83,7 +90,7 @@ export async function runExperiment(
   const cache: DecodeCache = new Map();
   const summaries: UnitSummary[] = [];
   const predictions: TestPredictions[] = [];
-  const epochLog: EpochLog[] = [];
+  const finishedLog: EpochLog[] = [];
   let evalSeconds = 0;
   try {
     for (const { unit, classes } of units) {
@@ -104,14 +111,16 @@ export async function runExperiment(
           configKey,
           resume: options.resume ?? false,
           progress: options.progress,
-          onEpoch: async (entry) => {
-            epochLog.push(entry);
+          signal: options.signal,
+          onEpoch: async (entry, unitLog) => {
             await writeTextAtomic(
               join(runDir, "log.jsonl"),
-              epochLog.map((e) => JSON.stringify(e)).join("\n") + "\n",
+              [...finishedLog, ...unitLog].map((e) => JSON.stringify(e)).join("\n") + "\n",
             );
+            await options.onEpoch?.(entry);
           },
         });
+        finishedLog.push(...trained.log);
         const evalStarted = performance.now();
         predictions.push(
           await predictRecords(model.objective, split.test, {
@@ -229,7 +238,12 @@ async function classIdLookup(
   const source = config.labels.pseudoLabels;
   const labels = await readPseudoLabels(source);
   const train = dataset.records.filter((r) => r.split === "train");
-  const ids = classIdsFromPseudoLabels(train.map((r) => r.imagePath), labels, source);
+  const ids = classIdsFromPseudoLabels(
+    train.map((r) => r.imagePath),
+    labels,
+    source,
+    dataset.root,
+  );
   const byPath = new Map(train.map((r, i) => [r.imagePath, ids[i]]));
   return (record) => byPath.get(record.imagePath)!;
 }

@@ -49,7 +49,9 @@ export interface TrainUnitOptions {
   resume: boolean;
   progress?: ProgressMode;
   /** Called after every epoch (e.g. to append to the run's log file). */
-  onEpoch?: (entry: EpochLog) => Promise<void> | void;
+  onEpoch?: (entry: EpochLog, unitLog: readonly EpochLog[]) => Promise<void> | void;
+  /** Stops at the next batch or after the current epoch's checkpoint (throws its reason). */
+  signal?: AbortSignal;
 }
 
 /** The outcome of training a unit. */
@@ -97,6 +99,7 @@ export async function trainUnit(options: TrainUnitOptions): Promise<TrainUnitRes
           cache,
         })
       ) {
+        options.signal?.throwIfAborted();
         const [b, h, w] = batch.shape;
         const augmented = objective.needsAugmentedView
           ? augmentBatch(
@@ -151,7 +154,8 @@ export async function trainUnit(options: TrainUnitOptions): Promise<TrainUnitRes
         variables: objective.namedVariables(),
         optimizers: await trainer.getOptimizerWeights(),
       }, { epoch: epoch + 1, step: trainer.steps, configKey: options.configKey, extra: { log } });
-      await options.onEpoch?.(entry);
+      await options.onEpoch?.(entry, log);
+      options.signal?.throwIfAborted();
     }
     return {
       log,

@@ -40,6 +40,20 @@ export interface Trainer {
   dispose(): void;
 }
 
+/**
+ * Adam's running powers beta1^t and beta2^t. TF.js keeps them as products updated every step
+ * but `setWeights` recomputes them with `pow`, which differs in the last bits; saving them
+ * makes a resumed run bit-identical to an uninterrupted one.
+ */
+function adamPowers(optimizer: tf.Optimizer): Array<{ name: string; variable: tf.Variable }> {
+  const adam = optimizer as unknown as { accBeta1?: tf.Variable; accBeta2?: tf.Variable };
+  if (!adam.accBeta1 || !adam.accBeta2) return [];
+  return [
+    { name: "__adam_beta1_power", variable: adam.accBeta1 },
+    { name: "__adam_beta2_power", variable: adam.accBeta2 },
+  ];
+}
+
 /** One optimiser's state as TF.js `getWeights` lists it. */
 export type OptimizerWeights = Array<{ name: string; tensor: tf.Tensor }>;
 
@@ -209,7 +223,10 @@ export function createTrainer(objective: Objective, options: TrainerOptions = {}
       return steps;
     },
     getOptimizerWeights() {
-      return Promise.all(optimizers.map((optimizer) => optimizer.getWeights()));
+      return Promise.all(optimizers.map(async (optimizer) => [
+        ...await optimizer.getWeights(),
+        ...adamPowers(optimizer).map(({ name, variable }) => ({ name, tensor: variable.clone() })),
+      ]));
     },
     async setOptimizerWeights(weights, restoredSteps) {
       if (weights.length !== optimizers.length) {
@@ -219,7 +236,13 @@ export function createTrainer(objective: Objective, options: TrainerOptions = {}
         );
       }
       for (const [i, optimizer] of optimizers.entries()) {
-        await optimizer.setWeights(weights[i]);
+        const powers = adamPowers(optimizer);
+        const names = new Set(powers.map(({ name }) => name));
+        await optimizer.setWeights(weights[i].filter(({ name }) => !names.has(name)));
+        for (const { name, variable } of powers) {
+          const saved = weights[i].find((w) => w.name === name);
+          if (saved) variable.assign(saved.tensor);
+        }
         tf.dispose(weights[i].map(({ tensor }) => tensor));
       }
       steps = restoredSteps;
