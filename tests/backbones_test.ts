@@ -1,8 +1,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-wasm";
 // Registers the gradient functions (tfjs-core alone has none).
-// deno-lint-ignore no-import-prefix
-import "npm:@tensorflow/tfjs@4.22.0";
+import "../lib/backend/register_gradients.ts";
 import { assert, assertAlmostEquals, assertEquals, assertRejects, assertThrows } from "@std/assert";
 import {
   encodeSafetensors,
@@ -26,6 +25,7 @@ import {
   loadSmallResnet,
   SMALL_RESNET_CONFIG,
   SMALL_RESNET_INFO_URL,
+  SMALL_RESNET_WEIGHTS_URL,
 } from "../lib/backbones/small_resnet.ts";
 import { TrainableResNet, trainingBatchNorm } from "../lib/backbones/trainable_resnet.ts";
 import { evaluateHeldOut } from "../lib/backbones/pretrain_eval.ts";
@@ -512,7 +512,7 @@ Deno.test("small_resnet: shipped weights load, give [B,16,16,32]/[B,8,8,64]/[B,4
   // frozen path: the weights and their BN statistics are the trained ones.
   const info = JSON.parse(await Deno.readTextFile(SMALL_RESNET_INFO_URL));
   const file = parseSafetensors(
-    await Deno.readFile(new URL("../weights/small_resnet.safetensors", import.meta.url)),
+    await Deno.readFile(SMALL_RESNET_WEIGHTS_URL),
   );
   const stateDict: StateDict = new Map();
   for (const [name, entry] of file.tensors) {
@@ -521,7 +521,10 @@ Deno.test("small_resnet: shipped weights load, give [B,16,16,32]/[B,8,8,64]/[B,4
   const set = makeHeldOutSet(128, 64, 12345);
   const result = evaluateHeldOut(SMALL_RESNET_CONFIG, stateDict, set);
   assertEquals(info.task.classes, [...PRETRAIN_CLASSES]);
-  assert(result.accuracy > 0.5, `accuracy ${result.accuracy} (chance ${1 / PRETRAIN_CLASSES.length})`);
+  assert(
+    result.accuracy > 0.5,
+    `accuracy ${result.accuracy} (chance ${1 / PRETRAIN_CLASSES.length})`,
+  );
 });
 
 // ---------------------------------------------------------------- pretraining model

@@ -24,6 +24,9 @@ function linearObjective(groups: ParameterGroup[], coefficients: tf.Tensor[]): O
       const total = tf.addN(parts) as tf.Scalar;
       return { first: parts[0] as tf.Scalar, total };
     },
+    predict: () => {
+      throw new Error("the toy objective does not predict");
+    },
   };
 }
 

@@ -93,6 +93,7 @@ export interface ConvGeometry {
  *
  * @example
  * ```ts
+ * import "@tensorflow/tfjs-backend-cpu";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { FrozenConvBn } from "./layers.ts";
  * const layer = new FrozenConvBn(
@@ -170,6 +171,11 @@ export function torchMaxPool2d(
 }
 
 /** PyTorch conv output size: floor((size + 2p - k) / s) + 1. */
-export function convOutputSize(size: number, kernel: number, stride: number, padding: number) {
+export function convOutputSize(
+  size: number,
+  kernel: number,
+  stride: number,
+  padding: number,
+): number {
   return Math.floor((size + 2 * padding - kernel) / stride) + 1;
 }

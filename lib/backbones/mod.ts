@@ -5,6 +5,7 @@
  *
  * @example
  * ```ts
+ * import "@tensorflow/tfjs-backend-cpu";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { loadBackbone } from "./mod.ts";
  * const backbone = await loadBackbone("small_resnet");

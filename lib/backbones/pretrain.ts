@@ -7,8 +7,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 // tfjs-core registers no gradient functions (and its register_all_gradients.js cannot load under
 // Deno); the union package's bundle registers them all into the same tfjs-core instance.
-// deno-lint-ignore no-import-prefix
-import "npm:@tensorflow/tfjs@4.22.0";
+import "../backend/register_gradients.ts";
 import type { ResNetConfig, StateDict } from "./resnet.ts";
 import { evaluateHeldOut, type HeldOutResult } from "./pretrain_eval.ts";
 import { type BatchStats, TrainableResNet } from "./trainable_resnet.ts";

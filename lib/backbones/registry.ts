@@ -85,6 +85,7 @@ export function parseBackboneSpec(spec: string): BackboneSpec {
  *
  * @example
  * ```ts
+ * import "@tensorflow/tfjs-backend-cpu";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { loadBackbone } from "./registry.ts";
  * const backbone = await loadBackbone("small_resnet");

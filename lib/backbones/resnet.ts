@@ -297,6 +297,7 @@ export interface FrozenResNetOptions {
  *
  * @example
  * ```ts
+ * import "@tensorflow/tfjs-backend-cpu";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { FrozenResNet, RESNET_CONFIGS, randomResNetStateDict } from "./resnet.ts";
  * const config = RESNET_CONFIGS.resnet18;

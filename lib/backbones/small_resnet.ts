@@ -1,8 +1,9 @@
 /**
  * `small_resnet`: a half-width ResNet-18 cut after its third stage (channels 32/64/128 at
- * strides 4/8/16), small enough to run on CPU (batch 16 at 64x64 in ~25 ms on wasm), with
- * pretrained weights shipped in `weights/small_resnet.safetensors` (made by
- * `scripts/pretrain_backbone.ts`, described in `weights/small_resnet.json`).
+ * strides 4/8/16), small enough for CPU runs (wasm, batch 16: ~25 ms at 64x64, ~100 ms at
+ * 128x128, where ResNet-18 takes 85/340 ms), with pretrained weights shipped in
+ * `weights/small_resnet.safetensors` (made by `scripts/pretrain_backbone.ts`, described in
+ * `weights/small_resnet.json`).
  * @module
  */
 import { FrozenResNet, type ResNetConfig, stateDictFromSafetensors } from "./resnet.ts";
@@ -37,6 +38,7 @@ export const SMALL_RESNET_INFO_URL: URL = new URL(
  *
  * @example
  * ```ts
+ * import "@tensorflow/tfjs-backend-cpu";
  * import { loadSmallResnet } from "./small_resnet.ts";
  * const backbone = await loadSmallResnet();
  * console.log(backbone.channels); // [32, 64, 128]

@@ -69,7 +69,7 @@ export function epochOrder(
  * `prefetch` batches are already being decoded.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * import { batchIterator, type DecodeCache } from "./batches.ts";
  * import { readDataset } from "./read_dataset.ts";
  * const ds = await readDataset("/data/mvtec_ad");

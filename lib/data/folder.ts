@@ -56,7 +56,7 @@ export interface FolderDatasetOptions {
  * "folder".
  *
  * @example
- * ```ts
+ * ```ts ignore
  * import { readFolderDataset } from "./folder.ts";
  * const ds = await readFolderDataset({
  *   normalDir: "/data/widgets/ok",

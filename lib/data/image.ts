@@ -163,7 +163,7 @@ function centreOffset(size: number, crop: number): number {
  * Throws a {@link DatasetError} naming the file when it cannot be decoded.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * import { loadImage, normalizeImageNet } from "./image.ts";
  * const pixels = await loadImage("carpet/test/cut/000.png", { resize: 256, crop: 224 });
  * const input = normalizeImageNet(pixels); // ready for a pretrained backbone

@@ -66,7 +66,7 @@ export async function listMvtecClasses(root: string): Promise<string[]> {
  * whose size differs from their image.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * import { readMvtecDataset } from "./mvtec.ts";
  * const ds = await readMvtecDataset("/data/mvtec_ad", { classes: ["bottle", "carpet"] });
  * console.log(ds.classes, ds.records.length);

@@ -39,7 +39,7 @@ export async function detectLayout(root: string): Promise<DatasetLayout> {
  * Reads the dataset at `root`, whatever its layout (see {@link detectLayout}).
  *
  * @example
- * ```ts
+ * ```ts ignore
  * import { readDataset } from "./read_dataset.ts";
  * const ds = await readDataset("/data/mvtec_ad", { classes: ["bottle"] });
  * console.log(ds.layout, ds.classes);

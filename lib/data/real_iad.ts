@@ -78,7 +78,7 @@ export async function findRealIadJsonDir(root: string): Promise<string | undefin
  * masks whose size differs from their image.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * import { readRealIadDataset } from "./real_iad.ts";
  * const ds = await readRealIadDataset("/data/real_iad", { classes: ["audiojack"] });
  * ```

@@ -27,7 +27,7 @@ export interface ValidateOptions {
  * {@link DatasetError} found, naming the file.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * import { readMvtecDataset } from "./mvtec.ts";
  * import { validateDataset } from "./validate.ts";
  * const ds = await readMvtecDataset("/data/mvtec", { validate: false }); // fast listing

@@ -88,7 +88,7 @@ export function parseCsv(text: string): string[][] {
  * images, and (when validating) unreadable images and masks whose size differs from their image.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * import { readVisaDataset } from "./visa.ts";
  * const ds = await readVisaDataset("/data/visa", { classes: ["candle"] });
  * ```

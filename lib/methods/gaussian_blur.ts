@@ -73,6 +73,7 @@ function padAxis(x: tf.Tensor4D, axis: 1 | 2, radius: number, padding: BlurPaddi
  *
  * @example
  * ```ts
+ * import "@tensorflow/tfjs-backend-cpu";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { gaussianBlur } from "./gaussian_blur.ts";
  * const flat = gaussianBlur(tf.ones([1, 8, 8]), { sigma: 2 });

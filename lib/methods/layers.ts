@@ -22,6 +22,7 @@ import { deriveSeed, mulberry32, randomNormal } from "../util/random.ts";
  *
  * @example
  * ```ts
+ * import "@tensorflow/tfjs-backend-cpu";
  * import { VariableStore } from "./layers.ts";
  * const store = new VariableStore("demo", 1);
  * store.create("w", new Float32Array([1, 2]), [2], true);
@@ -169,6 +170,7 @@ export interface Conv2d {
  *
  * @example
  * ```ts
+ * import "@tensorflow/tfjs-backend-cpu";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { applyConv2d, createConv2d, VariableStore } from "./layers.ts";
  * const store = new VariableStore("", 0);

@@ -10,7 +10,7 @@ import type { AnomalyMethod, Objective, TrainBatch } from "./types.ts";
  * also reported under the method's name (e.g. `{ rd, total }`).
  *
  * @example
- * ```ts
+ * ```ts ignore
  * import { methodObjective } from "./objective.ts";
  * import type { AnomalyMethod } from "./types.ts";
  * declare const method: AnomalyMethod;

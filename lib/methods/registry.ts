@@ -18,7 +18,7 @@ export type MethodName = typeof METHOD_NAMES[number];
  * backbone.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * import { createMethod } from "./registry.ts";
  * import type { Backbone } from "../backbones/types.ts";
  * declare const backbone: Backbone;

@@ -135,7 +135,7 @@ function validateGroups(groups: readonly ParameterGroup[], objective: string): v
  * Creates a trainer for `objective`. Parameter groups are read once, here.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * import { createTrainer } from "./trainer.ts";
  * import type { Objective, TrainBatch } from "./types.ts";
  * declare const objective: Objective;

@@ -30,6 +30,7 @@ export interface AnomalyMapOptions {
  *
  * @example
  * ```ts
+ * import "@tensorflow/tfjs-backend-cpu";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { rdAnomalyMap } from "./anomaly_map.ts";
  * const f = [tf.randomNormal([1, 8, 8, 4], 0, 1, "float32", 1) as tf.Tensor4D];

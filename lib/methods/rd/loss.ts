@@ -41,6 +41,7 @@ export function flatCosineDistance(a: tf.Tensor4D, b: tf.Tensor4D): tf.Tensor1D 
  *
  * @example
  * ```ts
+ * import "@tensorflow/tfjs-backend-cpu";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { rdLoss } from "./loss.ts";
  * const f = [tf.ones([2, 4, 4, 3]) as tf.Tensor4D];

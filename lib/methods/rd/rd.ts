@@ -50,7 +50,7 @@ export interface RDReconstruction {
  * transposed conv [in, 2, 2, out]).
  *
  * @example
- * ```ts
+ * ```ts ignore
  * import { ReverseDistillation } from "./rd.ts";
  * import type { Backbone } from "../../backbones/types.ts";
  * declare const backbone: Backbone;
