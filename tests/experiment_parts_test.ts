@@ -3,6 +3,7 @@ import { resolveConfig } from "../lib/experiment/config.ts";
 import { parseCli } from "../lib/experiment/cli.ts";
 import { formatDuration, formatProgressLine } from "../lib/experiment/progress.ts";
 import { comparisonTable, formatPercent } from "../lib/experiment/table.ts";
+import { defectBreakdown, meanByDefect } from "../lib/experiment/defect_breakdown.ts";
 
 Deno.test("progress line shows fraction, rate, remaining time and fields", () => {
   const line = formatProgressLine("epoch 1", 5, 10, 2000, { loss: 0.12345 });
@@ -66,4 +67,26 @@ Deno.test("cli: flags become a config; --ccl turns CCL on; unknown flags are ref
     refused = String(error).includes("--epochz");
   }
   assert(refused);
+});
+
+Deno.test("defect breakdown: I-AUROC of each defect against the class's normal images", () => {
+  const image = (className: string, defect: string, score: number) => ({
+    image: `${className}/${defect}/${score}.png`,
+    className,
+    defect,
+    label: (defect === "good" ? 0 : 1) as 0 | 1,
+    score,
+  });
+  const breakdown = defectBreakdown([
+    image("a", "good", 0.1),
+    image("a", "good", 0.3),
+    image("a", "scratch", 0.5),
+    image("a", "foreign_class", 0.2),
+    image("b", "good", 0.1),
+    image("b", "foreign_class", 0.4),
+  ]);
+  assertEquals(breakdown.a.scratch, { iAuroc: 1, images: 1 });
+  assertEquals(breakdown.a.foreign_class, { iAuroc: 0.5, images: 1 });
+  assertEquals(breakdown.b.foreign_class, { iAuroc: 1, images: 1 });
+  assertEquals(meanByDefect(breakdown), { foreign_class: 0.75, scratch: 1 });
 });

@@ -8,6 +8,7 @@ import { writeJsonAtomic, writeTextAtomic } from "../util/atomic_write.ts";
 import type { PartialConfig } from "./config.ts";
 import { formatDuration, type ProgressMode } from "./progress.ts";
 import { metricsTable } from "./results_table.ts";
+import { formatPercent } from "./table.ts";
 import { runExperiment, type RunResult } from "./run_experiment.ts";
 
 /** Options of {@linkcode runDemo}. */
@@ -73,7 +74,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
   const finished = new Date();
   const labelled = DEMO_RUNS.map((run, i) => ({ label: run.label, result: results[i] }));
   const seconds = (finished.getTime() - started.getTime()) / 1000;
-  const table = metricsTable(labelled);
+  const table = metricsTable(labelled) + "\n" + defectTable(labelled);
   const header = `# RD on the synthetic dataset: one-for-one vs joint vs joint + CCL\n\n` +
     `Backend ${results[0].backend.name}, seed ${base.seed}, ${base.epochs} epochs, ` +
     `${base.imageSize}px, backbone ${base.backbone}; ${formatDuration(seconds * 1000)} in all ` +
@@ -97,4 +98,18 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
   await writeJsonAtomic(join(resultsDir, "summary.json"), summary);
   console.log(header + table);
   return summary;
+}
+
+/** Mean over classes of each defect type's I-AUROC, the runs side by side. */
+export function defectTable(runs: ReadonlyArray<{ label: string; result: RunResult }>): string {
+  const defects = [...new Set(runs.flatMap((run) => Object.keys(run.result.meanByDefect)))].sort();
+  const rows = defects.map((defect) =>
+    `| ${defect} | ${
+      runs.map((run) => formatPercent(run.result.meanByDefect[defect] ?? NaN)).join(" | ")
+    } |`
+  );
+  return `Image-level detection by defect type: I-AUROC of each defect's images against the ` +
+    `class's normal test images, mean over the classes that have it (%).\n\n` +
+    `| defect | ${runs.map((run) => run.label).join(" | ")} |\n` +
+    `|---|${runs.map(() => "---").join("|")}|\n${rows.join("\n")}\n`;
 }

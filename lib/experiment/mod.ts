@@ -14,3 +14,4 @@ export * from "./progress.ts";
 export * from "./table.ts";
 export * from "./results_table.ts";
 export * from "./demo.ts";
+export * from "./defect_breakdown.ts";

@@ -10,6 +10,12 @@ import { classIdsFromPseudoLabels, classIndexFromNames, readPseudoLabels } from 
 import type { DecodeCache } from "../data/batches.ts";
 import type { Dataset, SampleRecord } from "../data/types.ts";
 import { evaluate, type EvaluationResult } from "../metrics/evaluate.ts";
+import {
+  type DefectBreakdown,
+  defectBreakdown,
+  imagePredictions,
+  meanByDefect,
+} from "./defect_breakdown.ts";
 import { writeJsonAtomic, writeTextAtomic } from "../util/atomic_write.ts";
 import { type ExperimentConfig, type PartialConfig, resolveConfig } from "./config.ts";
 import { resolveDataset, splitForClasses } from "./dataset.ts";
@@ -62,6 +68,10 @@ export interface RunResult {
   units: UnitSummary[];
   perClass: EvaluationResult["perClass"];
   mean: EvaluationResult["mean"];
+  /** Mean over classes of each defect type's I-AUROC (vs the class's normal images). */
+  meanByDefect: Record<string, number>;
+  /** Per class and defect type: I-AUROC against the class's normal images. */
+  perDefect: DefectBreakdown;
   notes: string[];
   software: { deno: string; tfjs: string };
 }
@@ -148,6 +158,8 @@ export async function runExperiment(
     backbone.dispose();
   }
   const evaluation = evaluatePredictions(predictions);
+  const images = imagePredictions(predictions, dataset.root);
+  const perDefect = defectBreakdown(images);
   const result: RunResult = {
     config,
     backend,
@@ -166,10 +178,13 @@ export async function runExperiment(
     units: summaries,
     perClass: evaluation.perClass,
     mean: evaluation.mean,
+    meanByDefect: meanByDefect(perDefect),
+    perDefect,
     notes: evaluation.notes,
     software: { deno: Deno.version.deno, tfjs: backend.tfjsVersion },
   };
   await writeJsonAtomic(join(runDir, "metrics.json"), result);
+  await writeJsonAtomic(join(runDir, "predictions.json"), images);
   await writeTextAtomic(join(runDir, "table.md"), metricsTable([{ label: config.name, result }]));
   if (options.keepCheckpoints === false) {
     await Deno.remove(join(runDir, "checkpoints"), { recursive: true }).catch(() => {});
