@@ -22,3 +22,5 @@ export * from "./lib/backbones/mod.ts";
 export * from "./lib/methods/mod.ts";
 export * from "./lib/ccl/mod.ts";
 export * from "./lib/experiment/mod.ts";
+export * from "./lib/clustering/mod.ts";
+export * from "./lib/analysis/mod.ts";

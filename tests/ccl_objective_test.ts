@@ -120,6 +120,18 @@ class FakeMethod implements AnomalyMethod {
     });
   }
 
+  compactFeatures(images: tf.Tensor4D, options: PredictOptions = {}): tf.Tensor2D {
+    return tf.tidy(() => {
+      const raw = this.frozen(images);
+      const adapt = this.acceptsFeatureAdapter ? options.adaptFeatures : undefined;
+      const adapted = adapt ? adapt(raw) : raw;
+      const outputs = adapted.map((f, s) =>
+        tf.conv2d(f, this.heads[s] as unknown as tf.Tensor4D, 1, "same")
+      );
+      return tf.concat(outputs.map((o) => tf.mean(o, [1, 2])), 1) as tf.Tensor2D;
+    });
+  }
+
   namedVariables(): Map<string, tf.Variable> {
     return new Map(this.heads.map((v, s) => [`fake.head${s}.weight`, v]));
   }

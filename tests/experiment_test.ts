@@ -48,6 +48,13 @@ Deno.test("runner: a joint run writes metrics, table, log, config and checkpoint
   assertEquals(saved.config.strategy, "joint");
   assertEquals(Object.keys(saved.perClass).sort(), ["pill", "woven"]);
   assertEquals(saved.units.length, 1);
+  const clustering = saved.units[0].classClustering!;
+  assertEquals([clustering.images, clustering.classes], [4, 2]);
+  assert(clustering.vMeasure >= 0 && clustering.vMeasure <= 1);
+  const predictions = JSON.parse(await Deno.readTextFile(join(dir, "predictions.json")));
+  assertEquals(predictions.length, 10);
+  assert(predictions.every((p: { image: string }) => !p.image.startsWith("/")));
+  assertEquals(Object.keys(saved.perDefect).sort(), ["pill", "woven"]);
   assert(saved.trainSeconds > 0);
   for (const value of metricValues(result)) assert(value >= 0 && value <= 1, `${value}`);
   const table = await Deno.readTextFile(join(dir, "table.md"));

@@ -27,6 +27,9 @@ function linearObjective(groups: ParameterGroup[], coefficients: tf.Tensor[]): O
     predict: () => {
       throw new Error("the toy objective does not predict");
     },
+    compactFeatures: () => {
+      throw new Error("the toy objective has no compact features");
+    },
   };
 }
 

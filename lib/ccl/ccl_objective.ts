@@ -229,6 +229,9 @@ export function cclObjective(
       pairRng = mulberry32(deriveSeed(seed, `ccl.local/${step}`));
     },
     predictOptions: () => (projector ? { adaptFeatures: project } : {}),
+    compactFeatures(images) {
+      return method.compactFeatures(images, projector ? { adaptFeatures: project } : {});
+    },
     predict(images) {
       return method.predict(images, projector ? { adaptFeatures: project } : {});
     },

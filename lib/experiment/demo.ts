@@ -74,7 +74,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
   const finished = new Date();
   const labelled = DEMO_RUNS.map((run, i) => ({ label: run.label, result: results[i] }));
   const seconds = (finished.getTime() - started.getTime()) / 1000;
-  const table = metricsTable(labelled) + "\n" + defectTable(labelled);
+  const table = metricsTable(labelled) + "\n" + defectTable(labelled) + "\n" +
+    clusteringLine(labelled);
   const header = `# RD on the synthetic dataset: one-for-one vs joint vs joint + CCL\n\n` +
     `Backend ${results[0].backend.name}, seed ${base.seed}, ${base.epochs} epochs, ` +
     `${base.imageSize}px, backbone ${base.backbone}; ${formatDuration(seconds * 1000)} in all ` +
@@ -112,4 +113,16 @@ export function defectTable(runs: ReadonlyArray<{ label: string; result: RunResu
     `class's normal test images, mean over the classes that have it (%).\n\n` +
     `| defect | ${runs.map((run) => run.label).join(" | ")} |\n` +
     `|---|${runs.map(() => "---").join("|")}|\n${rows.join("\n")}\n`;
+}
+
+/** The V-measure of each jointly trained run's compact features (inter-class confusion). */
+export function clusteringLine(runs: ReadonlyArray<{ label: string; result: RunResult }>): string {
+  const parts = runs.flatMap((run) => {
+    const report = run.result.units.find((u) => u.classClustering)?.classClustering;
+    return report ? [`${run.label} ${report.vMeasure.toFixed(3)}`] : [];
+  });
+  if (parts.length === 0) return "";
+  return `Inter-class confusion: V-measure of k-means (k = classes) on the compact (pooled ` +
+    `bottleneck) features of the normal test images against their classes (1 = perfectly ` +
+    `separated; the paper: 0.77 for RD joint on MVTec AD, 1.0 with CCL): ${parts.join(", ")}.\n`;
 }

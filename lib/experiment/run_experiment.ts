@@ -10,6 +10,7 @@ import { classIdsFromPseudoLabels, classIndexFromNames, readPseudoLabels } from 
 import type { DecodeCache } from "../data/batches.ts";
 import type { Dataset, SampleRecord } from "../data/types.ts";
 import { evaluate, type EvaluationResult } from "../metrics/evaluate.ts";
+import { classClustering, type ClassClusteringReport } from "../analysis/class_clustering.ts";
 import {
   type DefectBreakdown,
   defectBreakdown,
@@ -53,6 +54,11 @@ export interface UnitSummary {
   testImages: number;
   trainSeconds: number;
   resumedFromEpoch: number;
+  /**
+   * Units with several classes: how well the model's compact features of the normal test
+   * images cluster by class (k-means V-measure); lower means more inter-class confusion.
+   */
+  classClustering?: ClassClusteringReport;
 }
 
 /** What `metrics.json` holds. */
@@ -141,6 +147,15 @@ export async function runExperiment(
             progress: options.progress,
           }),
         );
+        const normals = split.test.filter((r) => r.label === 0);
+        const clustering = classes.length > 1
+          ? await classClustering(model.objective, normals, {
+            size: config.imageSize,
+            batchSize: config.batchSize,
+            seed: config.seed,
+            cache,
+          })
+          : undefined;
         evalSeconds += (performance.now() - evalStarted) / 1000;
         summaries.push({
           unit,
@@ -149,6 +164,7 @@ export async function runExperiment(
           testImages: split.test.length,
           trainSeconds: trained.trainSeconds,
           resumedFromEpoch: trained.resumedFromEpoch,
+          ...(clustering ? { classClustering: clustering } : {}),
         });
       } finally {
         model.dispose();

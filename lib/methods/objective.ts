@@ -24,6 +24,7 @@ export function methodObjective(method: AnomalyMethod): Objective {
     parameterGroups: () => method.parameterGroups(),
     namedVariables: () => method.namedVariables(),
     predict: (images) => method.predict(images),
+    compactFeatures: (images) => method.compactFeatures(images),
     losses(batch: TrainBatch) {
       const output = method.forward(batch, { computeLoss: true });
       const { loss } = output;

@@ -81,6 +81,11 @@ export interface AnomalyMethod {
   forward(batch: TrainBatch, options: ForwardOptions): ForwardOutput;
   /** Inference: anomaly maps and scores for NHWC images. */
   predict(images: tf.Tensor4D, options?: PredictOptions): Prediction;
+  /**
+   * Inference-mode compact feature per image, [B, D] (what `forward` returns as `compact`):
+   * the feature whose clustering by class measures inter-class confusion.
+   */
+  compactFeatures(images: tf.Tensor4D, options?: PredictOptions): tf.Tensor2D;
   /** All variables by stable name, for checkpoints (trainable ones at least). */
   namedVariables(): Map<string, tf.Variable>;
   dispose(): void;
@@ -103,6 +108,8 @@ export interface Objective {
   namedVariables(): Map<string, tf.Variable>;
   /** Inference with everything the objective trained (CCL's projector included, without noise). */
   predict(images: tf.Tensor4D): Prediction;
+  /** The method's inference-mode compact features, with the same feature adapter as `predict`. */
+  compactFeatures(images: tf.Tensor4D): tf.Tensor2D;
   /**
    * Called by the runner before step `step` (0-based, counted over the whole training). An
    * objective that draws random numbers per step re-seeds from it, so a resumed run draws

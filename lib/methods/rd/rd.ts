@@ -138,6 +138,15 @@ export class ReverseDistillation implements AnomalyMethod {
     });
   }
 
+  /** Eval-mode pooled bottleneck embedding [B, 2·c3] (the feature global CL clusters). */
+  compactFeatures(images: tf.Tensor4D, options: PredictOptions = {}): tf.Tensor2D {
+    return tf.tidy(() => {
+      const encoder = this.#backbone.apply(images);
+      const embedding = applyOCBE(this.#ocbe, this.#adapt(encoder, options.adaptFeatures), false);
+      return tf.mean(embedding, [1, 2]) as tf.Tensor2D;
+    });
+  }
+
   /** Anomaly maps [B, H, W] at the input size and max-of-map scores [B]. */
   predict(images: tf.Tensor4D, options: PredictOptions = {}): Prediction {
     return tf.tidy(() => {
