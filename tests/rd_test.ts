@@ -129,6 +129,39 @@ Deno.test("batch norm in training mode back-propagates through the batch statist
   store.dispose();
 });
 
+Deno.test("batch norm's closed-form gradient matches autodiff for x, gamma and beta", () => {
+  const store = new VariableStore("", 9);
+  const bn = createBatchNorm(store, "bn", 4);
+  bn.weight.assign(tf.tensor1d([0.5, -1.5, 2, 1]));
+  bn.bias.assign(tf.tensor1d([0.1, 0, -0.3, 2]));
+  tf.tidy(() => {
+    const x = tf.add(tf.mul(randomTensor([3, 4, 5, 4], 11), 2), 0.5);
+    const weights = randomTensor([3, 4, 5, 4], 12);
+    const lossOf = (y: tf.Tensor) => tf.sum(tf.mul(tf.square(y), weights));
+    const viaLayer = tf.grads((t: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
+      // The layer reads gamma and beta from its variables; route the inputs through them.
+      const layer = {
+        ...bn,
+        weight: g as tf.Variable<tf.Rank.R1>,
+        bias: b as tf.Variable<tf.Rank.R1>,
+      };
+      return lossOf(applyBatchNorm(layer, t as tf.Tensor4D, true));
+    })([x, bn.weight, bn.bias]);
+    const autodiff = tf.grads((t: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
+      const { mean, variance } = tf.moments(t, [0, 1, 2]);
+      const xHat = tf.mul(tf.sub(t, mean), tf.rsqrt(tf.add(variance, 1e-5)));
+      return lossOf(tf.add(tf.mul(xHat, g), b));
+    })([x, bn.weight, bn.bias]);
+    for (const [i, what] of ["dx", "dgamma", "dbeta"].entries()) {
+      const scale = tf.max(tf.abs(autodiff[i])).dataSync()[0];
+      assert(scale > 1e-2, `${what} is not trivially zero`);
+      const err = maxAbsDiff(viaLayer[i], autodiff[i]);
+      assert(err <= 1e-5 * scale, `${what}: max error ${err} against scale ${scale}`);
+    }
+  });
+  store.dispose();
+});
+
 Deno.test("instance norm normalises each image and channel", () => {
   tf.tidy(() => {
     const x = tf.add(randomTensor([2, 4, 4, 3], 6), tf.tensor1d([5, -3, 0])) as tf.Tensor4D;

@@ -12,9 +12,13 @@ import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-wasm";
 import { conv2dBackpropFilterWasm } from "./wasm_conv_backprop_filter.ts";
 import { conv2dBackpropInputWasm } from "./wasm_conv_backprop_input.ts";
+import { registerWasmBatchMatMul } from "./wasm_batch_matmul.ts";
+import { registerWasmPow } from "./wasm_pow.ts";
 
 export { conv2dBackpropFilterWasm } from "./wasm_conv_backprop_filter.ts";
 export { conv2dBackpropInputWasm } from "./wasm_conv_backprop_input.ts";
+export { batchMatMulWasm, registerWasmBatchMatMul } from "./wasm_batch_matmul.ts";
+export { powWasm, registerWasmPow } from "./wasm_pow.ts";
 
 /** The kernels {@link registerWasmConvGradients} installs. */
 export const WASM_CONV_GRAD_KERNELS: readonly tf.KernelConfig[] = [
@@ -32,7 +36,10 @@ export const WASM_CONV_GRAD_KERNELS: readonly tf.KernelConfig[] = [
 
 /**
  * Registers `Conv2DBackpropFilter` and `Conv2DBackpropInput` for the `wasm` backend,
- * replacing any kernel already registered under those names. Calling it again is a no-op.
+ * replacing any kernel already registered under those names, and wraps `BatchMatMul` so
+ * that the matmul gradients (which set transpose flags) take the fast path (see
+ * {@linkcode registerWasmBatchMatMul}), and `Pow` so that squares are vectorised (see
+ * {@linkcode registerWasmPow}). Calling it again is a no-op.
  * Dilations other than 1 and the NCHW layout throw a clear error.
  *
  * @example
@@ -58,4 +65,6 @@ export function registerWasmConvGradients(): void {
     if (current !== undefined) tf.unregisterKernel(config.kernelName, config.backendName);
     tf.registerKernel(config);
   }
+  registerWasmBatchMatMul();
+  registerWasmPow();
 }

@@ -383,18 +383,53 @@ export function applyBatchNorm(bn: BatchNorm, x: tf.Tensor4D, training: boolean)
         `got input [${x.shape}] (use a larger batch or input size)`,
     );
   }
-  return tf.tidy(() => {
+  return batchNormTraining(bn, count)(x, bn.weight, bn.bias) as tf.Tensor4D;
+}
+
+/**
+ * Training-mode batch norm as one differentiable op with the closed-form backward pass
+ * (what autodiff of moments + normalisation computes, in a few channel reductions):
+ * with x̂ = (x - mean) / sqrt(var + eps) and N values per channel,
+ * dx = gamma / sqrt(var + eps) · (dy - mean(dy) - x̂ · mean(dy · x̂)),
+ * dgamma = Σ dy · x̂, dbeta = Σ dy.
+ * Autodiff instead tiles every per-channel factor to the full activation shape, which is
+ * slow on the wasm backend. The forward pass (and so the running-statistics update, which
+ * no gradient flows through) is unchanged.
+ */
+function batchNormTraining(
+  bn: BatchNorm,
+  count: number,
+): (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor) => tf.Tensor {
+  const forward = (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, save: tf.GradSaveFunc) => {
     const { mean, variance } = tf.moments(x, [0, 1, 2]);
     updateRunningStatistics(bn, mean, variance, count);
-    return tf.batchNorm4d(
-      x,
+    const y = tf.batchNorm4d(
+      x as tf.Tensor4D,
       mean as tf.Tensor1D,
       variance as tf.Tensor1D,
-      bn.bias,
-      bn.weight,
+      beta as tf.Tensor1D,
+      gamma as tf.Tensor1D,
       bn.epsilon,
     );
-  });
+    const invStd = tf.rsqrt(tf.add(variance, bn.epsilon));
+    save([x, gamma, mean, invStd]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [savedX, savedGamma, savedMean, savedInvStd] = saved;
+        const xHat = tf.mul(tf.sub(savedX, savedMean), savedInvStd);
+        const dBeta = tf.sum(dy, [0, 1, 2]);
+        const dGamma = tf.sum(tf.mul(dy, xHat), [0, 1, 2]);
+        const scale = tf.mul(savedGamma, savedInvStd);
+        // dx = scale·dy - scale·mean(dy) - x̂·scale·mean(dy·x̂), with per-channel factors only.
+        const shift = tf.mul(scale, tf.div(dBeta, count));
+        const slope = tf.mul(scale, tf.div(dGamma, count));
+        const dx = tf.sub(tf.sub(tf.mul(dy, scale), shift), tf.mul(xHat, slope));
+        return [dx, dGamma, dBeta];
+      },
+    };
+  };
+  return tf.customGrad(forward as unknown as Parameters<typeof tf.customGrad>[0]);
 }
 
 function updateRunningStatistics(
