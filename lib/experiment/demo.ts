@@ -35,14 +35,14 @@ export const DEMO_BASE: PartialConfig = {
   method: "rd",
   backbone: "small_resnet",
   imageSize: 64,
-  epochs: 30,
+  epochs: 20,
   batchSize: 16,
   learningRate: 5e-3,
   seed: 0,
 };
 
 /** The `--quick` settings. */
-export const DEMO_QUICK: PartialConfig = { ...DEMO_BASE, epochs: 6 };
+export const DEMO_QUICK: PartialConfig = { ...DEMO_BASE, epochs: 4 };
 
 /** What `results/demo/summary.json` holds. */
 export interface DemoSummary {
