@@ -9,7 +9,7 @@ import { loadCheckpoint } from "./checkpoint.ts";
 import { type ExperimentConfig, resolveConfig } from "./config.ts";
 import { splitForClasses } from "./dataset.ts";
 import { buildUnitModel } from "./model.ts";
-import { predictRecords, type TestPredictions } from "./predict.ts";
+import { predictUnitTestSet, type TestPredictions } from "./predict.ts";
 import type { ProgressMode } from "./progress.ts";
 import { checkpointPath, evaluatePredictions, prepareRun } from "./run_experiment.ts";
 import type { EvaluationResult } from "../metrics/evaluate.ts";
@@ -57,13 +57,13 @@ export async function evaluateRun(
         tfDispose(loaded.optimizers);
         say(`[${config.name}] ${unit}: checkpoint after epoch ${loaded.state.epoch}`);
         predictions.push(
-          await predictRecords(model.objective, split.test, {
-            size: config.imageSize,
-            batchSize: config.batchSize,
+          await predictUnitTestSet(
+            model.objective,
+            split.test,
+            { ...config, unit },
             cache,
-            label: `${unit} test`,
-            progress: options.progress,
-          }),
+            options.progress,
+          ),
         );
       } finally {
         model.dispose();

@@ -82,3 +82,20 @@ export async function predictRecords(
     size,
   };
 }
+
+/** {@linkcode predictRecords} with a run's image size and batch size, labelled by unit. */
+export function predictUnitTestSet(
+  objective: Objective,
+  records: readonly SampleRecord[],
+  run: { imageSize: number; batchSize: number; unit: string },
+  cache?: DecodeCache,
+  progress?: ProgressMode,
+): Promise<TestPredictions> {
+  return predictRecords(objective, records, {
+    size: run.imageSize,
+    batchSize: run.batchSize,
+    cache,
+    label: `${run.unit} test`,
+    progress,
+  });
+}

@@ -21,7 +21,7 @@ import { writeJsonAtomic, writeTextAtomic } from "../util/atomic_write.ts";
 import { type ExperimentConfig, type PartialConfig, resolveConfig } from "./config.ts";
 import { resolveDataset, splitForClasses } from "./dataset.ts";
 import { buildUnitModel } from "./model.ts";
-import { predictRecords, type TestPredictions } from "./predict.ts";
+import { predictUnitTestSet, type TestPredictions } from "./predict.ts";
 import type { ProgressMode } from "./progress.ts";
 import { metricsTable } from "./results_table.ts";
 import { type EpochLog, trainUnit } from "./train_unit.ts";
@@ -139,13 +139,13 @@ export async function runExperiment(
         finishedLog.push(...trained.log);
         const evalStarted = performance.now();
         predictions.push(
-          await predictRecords(model.objective, split.test, {
-            size: config.imageSize,
-            batchSize: config.batchSize,
+          await predictUnitTestSet(
+            model.objective,
+            split.test,
+            { ...config, unit },
             cache,
-            label: `${unit} test`,
-            progress: options.progress,
-          }),
+            options.progress,
+          ),
         );
         const normals = split.test.filter((r) => r.label === 0);
         const clustering = classes.length > 1

@@ -17,7 +17,7 @@ import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import type { ExperimentConfig } from "./config.ts";
 import type { ClassSplit } from "./dataset.ts";
 import type { UnitModel } from "./model.ts";
-import { predictRecords } from "./predict.ts";
+import { predictUnitTestSet } from "./predict.ts";
 import { createProgress, type ProgressMode } from "./progress.ts";
 
 /** One line of the per-epoch log. */
@@ -189,13 +189,13 @@ async function restore(
 
 /** Mean-over-classes metrics of the unit's test set with the model as it is now. */
 export async function evaluateUnit(options: TrainUnitOptions): Promise<MetricSet> {
-  const predictions = await predictRecords(options.model.objective, options.split.test, {
-    size: options.config.imageSize,
-    batchSize: options.config.batchSize,
-    cache: options.cache,
-    label: `${options.unit} eval`,
-    progress: options.progress,
-  });
+  const predictions = await predictUnitTestSet(
+    options.model.objective,
+    options.split.test,
+    { ...options.config, unit: options.unit },
+    options.cache,
+    options.progress,
+  );
   return evaluate({
     scores: predictions.scores,
     maps: predictions.maps,
