@@ -18,6 +18,7 @@ import {
   meanByDefect,
 } from "./defect_breakdown.ts";
 import { writeJsonAtomic, writeTextAtomic } from "../util/atomic_write.ts";
+import { type GitRevision, gitRevision } from "../util/git_revision.ts";
 import { type ExperimentConfig, type PartialConfig, resolveConfig } from "./config.ts";
 import { resolveDataset, splitForClasses } from "./dataset.ts";
 import { buildUnitModel } from "./model.ts";
@@ -79,7 +80,7 @@ export interface RunResult {
   /** Per class and defect type: I-AUROC against the class's normal images. */
   perDefect: DefectBreakdown;
   notes: string[];
-  software: { deno: string; tfjs: string };
+  software: { deno: string; tfjs: string; git?: GitRevision };
 }
 
 /** The run folder of a config. */
@@ -197,7 +198,7 @@ export async function runExperiment(
     meanByDefect: meanByDefect(perDefect),
     perDefect,
     notes: evaluation.notes,
-    software: { deno: Deno.version.deno, tfjs: backend.tfjsVersion },
+    software: { deno: Deno.version.deno, tfjs: backend.tfjsVersion, git: await gitRevision() },
   };
   await writeJsonAtomic(join(runDir, "metrics.json"), result);
   await writeJsonAtomic(join(runDir, "predictions.json"), images);
