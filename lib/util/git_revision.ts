@@ -3,7 +3,10 @@
  * @module
  */
 
-/** The commit and whether the working tree had uncommitted changes; undefined outside git. */
+/**
+ * The commit and whether tracked files outside `results/` had uncommitted changes (a run
+ * rewriting its own results does not make the code dirty); undefined outside git.
+ */
 export interface GitRevision {
   commit: string;
   dirty: boolean;
@@ -18,7 +21,14 @@ export async function gitRevision(dir = "."): Promise<GitRevision | undefined> {
       return new TextDecoder().decode(output.stdout).trim();
     };
     const commit = await run("rev-parse", "HEAD");
-    const status = await run("status", "--porcelain", "--untracked-files=no");
+    const status = await run(
+      "status",
+      "--porcelain",
+      "--untracked-files=no",
+      "--",
+      ".",
+      ":(exclude)results",
+    );
     return { commit, dirty: status.length > 0 };
   } catch {
     return undefined; // no git, no repository, or no --allow-run: the result just lacks it
