@@ -11,6 +11,7 @@
  */
 
 import * as tf from "@tensorflow/tfjs-core";
+import { wrapStockWasmKernel } from "./wasm_kernel_wrap.ts";
 // Loaded first so that the stock kernel is registered before we wrap it.
 import "@tensorflow/tfjs-backend-wasm";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
@@ -91,17 +92,9 @@ export function batchMatMulWasm(
  * ```
  */
 export function registerWasmBatchMatMul(): void {
-  const current = tf.getKernel(tf.BatchMatMul, "wasm");
-  if (current?.kernelFunc === (batchMatMulWasm as tf.KernelFunc)) return;
-  if (current === undefined) {
-    throw new Error("lib/backend/wasm_batch_matmul.ts: the wasm backend has no BatchMatMul");
-  }
-  stockBatchMatMul = current;
-  tf.unregisterKernel(tf.BatchMatMul, "wasm");
-  tf.registerKernel({
-    kernelName: tf.BatchMatMul,
-    backendName: "wasm",
-    setupFunc: current.setupFunc,
-    kernelFunc: batchMatMulWasm as tf.KernelFunc,
-  });
+  stockBatchMatMul = wrapStockWasmKernel(
+    tf.BatchMatMul,
+    batchMatMulWasm as tf.KernelFunc,
+    "lib/backend/wasm_batch_matmul.ts",
+  ) ?? stockBatchMatMul;
 }

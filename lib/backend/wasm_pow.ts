@@ -8,6 +8,7 @@
  */
 
 import * as tf from "@tensorflow/tfjs-core";
+import { wrapStockWasmKernel } from "./wasm_kernel_wrap.ts";
 // Loaded first so that the stock kernel is registered before we wrap it.
 import "@tensorflow/tfjs-backend-wasm";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
@@ -69,17 +70,6 @@ export function powWasm(
  * ```
  */
 export function registerWasmPow(): void {
-  const current = tf.getKernel(tf.Pow, "wasm");
-  if (current?.kernelFunc === (powWasm as tf.KernelFunc)) return;
-  if (current === undefined) {
-    throw new Error("lib/backend/wasm_pow.ts: the wasm backend has no Pow");
-  }
-  stockPow = current;
-  tf.unregisterKernel(tf.Pow, "wasm");
-  tf.registerKernel({
-    kernelName: tf.Pow,
-    backendName: "wasm",
-    setupFunc: current.setupFunc,
-    kernelFunc: powWasm as tf.KernelFunc,
-  });
+  stockPow = wrapStockWasmKernel(tf.Pow, powWasm as tf.KernelFunc, "lib/backend/wasm_pow.ts") ??
+    stockPow;
 }

@@ -2,6 +2,7 @@
  * Re-evaluates a trained run from its checkpoints, without training.
  * @module
  */
+import * as tf from "@tensorflow/tfjs-core";
 import { join } from "@std/path";
 import type { DecodeCache } from "../data/batches.ts";
 import { writeJsonAtomic } from "../util/atomic_write.ts";
@@ -54,7 +55,7 @@ export async function evaluateRun(
         const path = checkpointPath(runDir, unit);
         const loaded = await loadCheckpoint(path, model.objective.namedVariables());
         if (!loaded) throw new Error(`${path}: no checkpoint for unit "${unit}"`);
-        tfDispose(loaded.optimizers);
+        tf.dispose(loaded.optimizers.flat().map(({ tensor }) => tensor));
         say(`[${config.name}] ${unit}: checkpoint after epoch ${loaded.state.epoch}`);
         predictions.push(
           await predictUnitTestSet(
@@ -80,8 +81,4 @@ export async function evaluateRun(
   };
   await writeJsonAtomic(join(runDir, "eval.json"), evaluation);
   return evaluation;
-}
-
-function tfDispose(weights: { tensor: { dispose(): void } }[][]): void {
-  for (const list of weights) for (const { tensor } of list) tensor.dispose();
 }
