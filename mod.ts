@@ -24,3 +24,4 @@ export * from "./lib/ccl/mod.ts";
 export * from "./lib/experiment/mod.ts";
 export * from "./lib/clustering/mod.ts";
 export * from "./lib/analysis/mod.ts";
+export * from "./lib/plots/mod.ts";

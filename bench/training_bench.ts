@@ -30,14 +30,14 @@ const rdForCcl = createMethod("rd", backbone, {}, 0);
 const ccl = cclObjective(rdForCcl, {}, 0);
 const cclTrainer = createTrainer(ccl, { clipNorm: 5 });
 
-Deno.bench("RD train step, batch 16, 64x64, small_resnet", { group: "train" }, () => {
-  rdTrainer.step({ images, classIds });
+Deno.bench("RD train step, batch 16, 64x64, small_resnet", { group: "train" }, async () => {
+  await rdTrainer.step({ images, classIds });
 });
-Deno.bench("RD + CCL train step, batch 16, 64x64, small_resnet", { group: "train" }, () => {
-  cclTrainer.step({ images, augmented, classIds });
+Deno.bench("RD + CCL train step, batch 16, 64x64, small_resnet", { group: "train" }, async () => {
+  await cclTrainer.step({ images, augmented, classIds });
 });
-Deno.bench("RD predict, batch 16, 64x64 (maps + scores)", () => {
+Deno.bench("RD predict, batch 16, 64x64 (maps + scores)", async () => {
   const { maps, scores } = rd.predict(images);
-  maps.dataSync();
+  await maps.data();
   tf.dispose([maps, scores]);
 });

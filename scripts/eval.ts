@@ -9,12 +9,16 @@ import { metricsTable } from "../lib/experiment/results_table.ts";
 const HELP = `deno task eval --run results/NAME [--backend NAME] [--data DIR] [--batch N]
 
 Loads results/NAME/config.json and the checkpoints of each unit, predicts the test set,
-prints the metrics table (per class and mean) and writes results/NAME/eval.json.`;
+prints the metrics table (per class and mean) and writes results/NAME/eval.json.
+Refuses, saying what changed, if config.json is not the config the checkpoints were trained
+under, or if the dataset's classes or test set differ from those the run used
+(results/NAME/dataset.json). --batch-size is accepted for --batch; -h is --help.`;
 
 if (import.meta.main) {
   const flags = parseArgs(Deno.args, {
     string: ["run", "backend", "data", "batch"],
     boolean: ["help"],
+    alias: { h: "help", "batch-size": "batch" },
     unknown: (arg: string) => {
       console.error(`unknown argument ${arg}\n\n${HELP}`);
       Deno.exit(2);

@@ -39,7 +39,7 @@ Options:
   --stages last|all   pooled features of the last stage (default) or all stages concatenated
   --no-normalize      cluster raw pooled features instead of L2-normalised ones
   --backend NAME      TF.js backend: wasm, cpu, webgpu, tensorflow, tensorflow-gpu (default: auto)
-  --batch-size N      images per forward pass (default 32)
+  --batch N           images per forward pass (default 32; --batch-size is accepted too)
   --out FILE          label file (default results/pseudo_labels/<dataset>-k<k>.json);
                       the report goes to the same name with .report.json
   -h, --help          show this help
@@ -59,7 +59,7 @@ interface Flags {
   backbone?: string;
   stages?: string;
   backend?: string;
-  "batch-size"?: string;
+  batch?: string;
   out?: string;
   normalize: boolean;
   help: boolean;
@@ -104,13 +104,13 @@ async function main(args: string[]): Promise<number> {
       "backbone",
       "stages",
       "backend",
-      "batch-size",
+      "batch",
       "out",
     ],
     boolean: ["help", "normalize"],
     negatable: ["normalize"],
     default: { normalize: true },
-    alias: { h: "help" },
+    alias: { h: "help", "batch-size": "batch" },
     unknown: (arg: string) => {
       throw new Error(`unknown argument ${arg}; see --help`);
     },
@@ -131,7 +131,7 @@ async function main(args: string[]): Promise<number> {
     backbone: flags.backbone ?? "small_resnet",
     stages: stagesFlag(flags.stages),
     normalize: flags.normalize,
-    batchSize: integerFlag("batch-size", flags["batch-size"], 1),
+    batchSize: integerFlag("batch", flags.batch, 1),
   };
   await selectBackend({ requested: flags.backend });
   if (flags.data === undefined) {

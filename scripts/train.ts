@@ -15,7 +15,7 @@ results/NAME/{metrics.json,table.md,log.jsonl} plus checkpoints.
   ${CONFIG_FLAGS_HELP.replaceAll("\n", "\n  ")}
   --resume             continue an interrupted run from its last checkpoints
   --results DIR        parent folder of run folders (default results)
-  --help               this text
+  -h, --help           this text
 
 Example:
   deno task train --name rd-joint-ccl --strategy joint --ccl --epochs 20`;

@@ -57,6 +57,19 @@ function randomMap(height: number, width: number, channels: number, seed: number
   );
 }
 
+/** Reads back (and frees) an index tensor, or copies plain indices. */
+async function readRows(rows: Int32Array | tf.Tensor1D): Promise<Int32Array> {
+  if (rows instanceof Int32Array) return rows;
+  const values = await rows.data() as Int32Array;
+  rows.dispose();
+  return values;
+}
+
+/** `matchPixels` read back as numbers. */
+function matchIndices(q: tf.Tensor4D, k: tf.Tensor4D, window: number): Promise<Int32Array> {
+  return readRows(matchPixels(q, k, window));
+}
+
 function toTensor(maps: number[][][][]): tf.Tensor4D {
   return tf.tensor4d(maps as unknown as number[][][][]);
 }
@@ -129,7 +142,7 @@ Deno.test("local loss: no different-class image in the batch -> 0", () => {
   tf.dispose([features, loss, half]);
 });
 
-Deno.test("local loss: the same-class positive joins the mean of per-positive terms", () => {
+Deno.test("local loss: the same-class positive joins the mean of per-positive terms", async () => {
   // Images 0 and 1 (class 0) are both (1, 0); image 2 (class 1) is (0, 1). Image 0's second
   // positive is image 1 (cos 1), image 2 has none. Every term is log(1 + e^(-1/T)).
   const features = constantMaps([[1, 0], [1, 0], [0, 1]], 2, 2);
@@ -138,9 +151,11 @@ Deno.test("local loss: the same-class positive joins the mean of per-positive te
   const inputs = { query: features, key: features, queryMatching: features, keyMatching: features };
   const pairs = drawLocalPairs(inputs, classIds, options, mulberry32(5));
   assertEquals(pairs.positives.length, 2);
-  assertEquals([...pairs.positives[1].slice(0, 4)], [4, 5, 6, 7]); // image 0 -> image 1, same pixel
-  assertEquals([...pairs.positives[1].slice(4, 8)], [0, 1, 2, 3]); // image 1 -> image 0
-  assertEquals([...pairs.positives[1].slice(8)], [-1, -1, -1, -1]); // image 2: no partner
+  const partnerRows = await readRows(pairs.positives[1]);
+  tf.dispose(pairs.positives);
+  assertEquals([...partnerRows.slice(0, 4)], [4, 5, 6, 7]); // image 0 -> image 1, same pixel
+  assertEquals([...partnerRows.slice(4, 8)], [0, 1, 2, 3]); // image 1 -> image 0
+  assertEquals([...partnerRows.slice(8)], [-1, -1, -1, -1]); // image 2: no partner
   assertEquals(pairs.negativeImages[0], 2);
   assertEquals(pairs.negativeImages[1], 2);
   assert(pairs.negativeImages[2] === 0 || pairs.negativeImages[2] === 1);
@@ -149,7 +164,7 @@ Deno.test("local loss: the same-class positive joins the mean of per-positive te
   // A second positive that is orthogonal (cos 0) raises the loss of images 0 and 1.
   const key = constantMaps([[1, 0], [0, 1], [0, 1]], 2, 2);
   const mixed = localLossFromPairs(features, key, {
-    positives: [Int32Array.from({ length: 12 }, (_, i) => i), pairs.positives[1]],
+    positives: [Int32Array.from({ length: 12 }, (_, i) => i), partnerRows],
     negativeImages: Int32Array.from([2, 2, 0]),
   }, 0.5);
   // Image 0: pos 1 & 0 vs neg 0; image 1: positive is its own key (0, 1) -> 0, partner image 0
@@ -160,7 +175,7 @@ Deno.test("local loss: the same-class positive joins the mean of per-positive te
   tf.dispose([features, key, loss, mixed]);
 });
 
-Deno.test("pixel matching: a 3x3 window finds the shifted pixel", () => {
+Deno.test("pixel matching: a 3x3 window finds the shifted pixel", async () => {
   // key(y, x) = query(y - 1, x + 1): pixel (y, x) of the query sits at (y + 1, x - 1) in the key.
   const h = 5, w = 6, c = 8;
   const query = randomMap(h, w, c, 11);
@@ -174,7 +189,7 @@ Deno.test("pixel matching: a 3x3 window finds the shifted pixel", () => {
       }),
   );
   const q = toTensor([query]), k = toTensor([key]);
-  const matches = matchPixels(q, k, 3);
+  const matches = await matchIndices(q, k, 3);
   let checked = 0;
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
@@ -189,14 +204,14 @@ Deno.test("pixel matching: a 3x3 window finds the shifted pixel", () => {
   }
   assertEquals(checked, (h - 1) * (w - 1));
   // The same key with window 0 finds the same correspondences.
-  const whole = matchPixels(q, k, 0);
+  const whole = await matchIndices(q, k, 0);
   for (let y = 0; y + 1 < h; y++) {
     for (let x = 1; x < w; x++) assertEquals(whole[y * w + x], (y + 1) * w + (x - 1));
   }
   tf.dispose([q, k]);
 });
 
-Deno.test("pixel matching: window 0 searches the whole map, a window does not", () => {
+Deno.test("pixel matching: window 0 searches the whole map, a window does not", async () => {
   // The key is a random permutation of the query's pixels, so each pixel's match may be far.
   const h = 4, w = 4, c = 6, positions = h * w;
   const query = randomMap(h, w, c, 21).flat();
@@ -211,8 +226,8 @@ Deno.test("pixel matching: window 0 searches the whole map, a window does not", 
   permutation.forEach((target, i) => (key[target] = query[i]));
   const q = tf.tensor4d(query.flat(), [1, h, w, c]);
   const k = tf.tensor4d(key.flat(), [1, h, w, c]);
-  assertEquals([...matchPixels(q, k, 0)], permutation);
-  const windowed = matchPixels(q, k, 3);
+  assertEquals([...await matchIndices(q, k, 0)], permutation);
+  const windowed = await matchIndices(q, k, 3);
   const far = permutation.filter((target, i) =>
     Math.abs(Math.floor(target / w) - Math.floor(i / w)) > 1 || Math.abs((target % w) - (i % w)) > 1
   );
@@ -225,9 +240,9 @@ Deno.test("pixel matching: window 0 searches the whole map, a window does not", 
   tf.dispose([q, k]);
 });
 
-Deno.test("pixel matching: batches are matched image by image; ties go to the same position", () => {
+Deno.test("pixel matching: batches are matched image by image; ties go to the same position", async () => {
   const maps = constantMaps([[1, 2], [3, -1]], 3, 3);
-  assertEquals([...matchPixels(maps, maps, 3)], [...Array(9).keys(), ...Array(9).keys()]);
+  assertEquals([...await matchIndices(maps, maps, 3)], [...Array(9).keys(), ...Array(9).keys()]);
   assertEquals(windowOffsets(3)[0], [0, 0]);
   assertEquals(windowOffsets(5).length, 25);
   assertThrows(() => windowOffsets(2), RangeError);

@@ -231,19 +231,16 @@ Deno.test("kmeans: bad input is a clear error", () => {
   assertThrows(() => kmeans(points, 2, { init: [points[0]] }), RangeError, "init gives 1");
 });
 
-Deno.test("kmeans: a few thousand 512-d points cluster in about a second", () => {
+// Its speed (about 0.8 s on 2 cores) is measured in bench/clustering_bench.ts, not asserted here.
+Deno.test("kmeans: 3000 well-separated 512-d points in 15 blobs are recovered exactly", () => {
   const rng = mulberry32(17);
   const centres = Array.from(
     { length: 15 },
     () => Array.from({ length: 512 }, () => randomNormal(rng)),
   );
   const { points, truth } = gaussianBlobs(centres, 200, 1, 18);
-  const started = performance.now();
   const result = kmeans(points, 15, { seed: 0 });
-  const seconds = (performance.now() - started) / 1000;
   assertEquals(vMeasure(truth, result.assignments).vMeasure, 1);
-  // Generous for slow CI machines; about 0.8 s on a 2-core development machine.
-  assert(seconds < 5, `3000 x 512, k = 15 took ${seconds.toFixed(2)} s`);
 });
 
 // Hand-derived case A: truth [0, 0, 1, 1], clusters [0, 0, 0, 1], natural logs.
@@ -460,6 +457,10 @@ Deno.test("pseudo-labels end to end on a tiny synthetic dataset round-trip throu
     const savedReport = JSON.parse(await Deno.readTextFile(reportPath));
     assertEquals(savedReport.vMeasure, report.vMeasure);
     assertEquals(savedReport.contingency, report.contingency);
+    // Provenance: the dataset's root (absolute, being outside the repository) and fingerprint.
+    assertEquals(savedReport.root, root);
+    assertEquals(savedReport.datasetFingerprint.classes, ["grid", "screw", "woven"]);
+    assertEquals(savedReport.datasetFingerprint.train.images, 18);
     // The report is not a label file, and the reader says so.
     await assertRejects(
       () => readPseudoLabels(reportPath),

@@ -153,6 +153,8 @@ Deno.test("synthetic dataset: layout, masks, variation, classes, foreign patches
           version: onDisk.params.version,
           ...SMALL,
           classes: [...SYNTH_CLASS_NAMES],
+          family: "distinct",
+          confusability: 0,
         });
       },
     );
@@ -426,6 +428,7 @@ Deno.test("scripts/synth.ts generates, reuses and rejects bad flags", async () =
       "2",
       "--classes",
       "pill,woven",
+      "--no-measure",
     ];
     const first = await run(...flags);
     assertEquals(first.code, 0, first.stderr);

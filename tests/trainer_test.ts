@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
-import { assert, assertAlmostEquals, assertEquals, assertThrows } from "@std/assert";
+import { assert, assertAlmostEquals, assertEquals, assertRejects, assertThrows } from "@std/assert";
 import { clipByGlobalNorm, createTrainer, globalNorm } from "../lib/methods/trainer.ts";
 import { methodObjective } from "../lib/methods/objective.ts";
 import { createMethod } from "../lib/methods/registry.ts";
@@ -35,7 +35,7 @@ function linearObjective(groups: ParameterGroup[], coefficients: tf.Tensor[]): O
 
 const dummyBatch: TrainBatch = { images: tf.zeros([1, 1, 1, 1]), classIds: new Int32Array([0]) };
 
-Deno.test("trainer: RD steps lower the loss and leak no tensors", () => {
+Deno.test("trainer: RD steps lower the loss and leak no tensors", async () => {
   const backbone = createFakeBackbone([8, 16, 32], 2);
   const method = createMethod("rd", backbone, {}, 3);
   const trainer = createTrainer(methodObjective(method), { betas: [0.5, 0.999] });
@@ -43,14 +43,14 @@ Deno.test("trainer: RD steps lower the loss and leak no tensors", () => {
     images: randomImages(4, 32, 5),
     classIds: new Int32Array([0, 0, 1, 1]),
   };
-  const first = trainer.step(batch);
+  const first = await trainer.step(batch);
   assertEquals(Object.keys(first).sort(), ["rd", "total"]);
   assertEquals(first.rd, first.total);
   assert(Number.isFinite(trainer.lastGradNorm) && trainer.lastGradNorm > 0);
   const tensorsAfterFirst = tf.memory().numTensors;
   let last = first.total;
   for (let i = 0; i < 15; i++) {
-    last = trainer.step(batch).total;
+    last = (await trainer.step(batch)).total;
     assertEquals(tf.memory().numTensors, tensorsAfterFirst, `step ${i + 2} leaked tensors`);
   }
   assertEquals(trainer.steps, 16);
@@ -75,25 +75,25 @@ Deno.test("clipByGlobalNorm caps the global norm and leaves small gradients alon
   assertThrows(() => clipByGlobalNorm({}, 0), Error, "clipNorm must be > 0");
 });
 
-Deno.test("trainer clips the gradient it applies", () => {
+Deno.test("trainer clips the gradient it applies", async () => {
   // With a huge Adam epsilon the first update is lr · g / epsilon, proportional to the
   // applied gradient, so its size shows whether clipping happened.
-  const run = (clipNorm: number | undefined) => {
+  const run = async (clipNorm: number | undefined) => {
     const w = tf.variable(tf.zeros([2]));
     const coefficient = tf.tensor1d([60, 80]); // gradient norm 100
     const objective = linearObjective([{ name: "g", variables: [w], learningRate: 1 }], [
       coefficient,
     ]);
     const trainer = createTrainer(objective, { clipNorm, epsilon: 1e6 });
-    trainer.step(dummyBatch);
+    await trainer.step(dummyBatch);
     const delta = Array.from(w.dataSync());
     const norm = trainer.lastGradNorm;
     trainer.dispose();
     tf.dispose([w, coefficient]);
     return { delta, norm };
   };
-  const clipped = run(5);
-  const free = run(undefined);
+  const clipped = await run(5);
+  const free = await run(undefined);
   assertAlmostEquals(clipped.norm, 100, 1e-3);
   assertAlmostEquals(free.norm, 100, 1e-3);
   // Adam's bias-corrected first step: Δ = -lr · g / (|g| + ε) ≈ -g / 1e6.
@@ -102,7 +102,7 @@ Deno.test("trainer clips the gradient it applies", () => {
   assert(clipped.delta.every((d) => d < 0));
 });
 
-Deno.test("trainer: each parameter group uses its own learning rate", () => {
+Deno.test("trainer: each parameter group uses its own learning rate", async () => {
   const slow = tf.variable(tf.zeros([3]));
   const fast = tf.variable(tf.zeros([3]));
   const coefficients = [tf.tensor1d([1, -2, 3]), tf.tensor1d([-1, 1, 5])];
@@ -111,7 +111,7 @@ Deno.test("trainer: each parameter group uses its own learning rate", () => {
     { name: "fast", variables: [fast], learningRate: 5e-2 },
   ], coefficients);
   const trainer = createTrainer(objective);
-  const losses = trainer.step(dummyBatch);
+  const losses = await trainer.step(dummyBatch);
   assertEquals(Object.keys(losses).sort(), ["first", "total"]);
   // Adam's first step moves every weight by about lr against its gradient's sign.
   const expectStep = (v: tf.Variable, c: tf.Tensor, lr: number) => {
@@ -124,7 +124,7 @@ Deno.test("trainer: each parameter group uses its own learning rate", () => {
   tf.dispose([slow, fast, ...coefficients]);
 });
 
-Deno.test("trainer rejects bad groups and missing augmented views", () => {
+Deno.test("trainer rejects bad groups and missing augmented views", async () => {
   const w = tf.variable(tf.zeros([1]));
   const c = tf.ones([1]);
   assertThrows(
@@ -146,7 +146,7 @@ Deno.test("trainer rejects bad groups and missing augmented views", () => {
     needsAugmentedView: true,
   };
   const trainer = createTrainer(needsViews);
-  assertThrows(() => trainer.step(dummyBatch), Error, "needs batch.augmented");
+  await assertRejects(() => trainer.step(dummyBatch), Error, "needs batch.augmented");
   trainer.dispose();
   tf.dispose([w, c]);
 });

@@ -5,12 +5,12 @@
  * trained jointly on MVTec AD and 1.0 with CCL).
  * @module
  */
-import * as tf from "@tensorflow/tfjs-core";
 import { kmeans } from "../clustering/kmeans.ts";
 import { vMeasure } from "../clustering/v_measure.ts";
-import { batchIterator, type DecodeCache } from "../data/batches.ts";
+import type { DecodeCache } from "../data/batches.ts";
 import type { SampleRecord } from "../data/types.ts";
 import type { Objective } from "../methods/types.ts";
+import { compactFeaturesOf } from "./model_features.ts";
 
 /** How well a model's compact features cluster by class. */
 export interface ClassClusteringReport {
@@ -44,25 +44,11 @@ export async function classClustering(
       `class clustering needs images of at least 2 classes, got ${classes.size}`,
     );
   }
-  const features: Float32Array[] = [];
-  for await (
-    const batch of batchIterator(records, {
-      batchSize: options.batchSize,
-      size: options.size,
-      cache: options.cache,
-    })
-  ) {
-    const compact = tf.tidy(() => {
-      const raw = objective.compactFeatures(tf.tensor4d(batch.images, batch.shape));
-      return tf.div(raw, tf.maximum(tf.norm(raw, "euclidean", 1, true), 1e-12)) as tf.Tensor2D;
-    });
-    const values = await compact.data() as Float32Array;
-    const dim = compact.shape[1];
-    compact.dispose();
-    for (let i = 0; i < batch.records.length; i++) {
-      features.push(values.slice(i * dim, (i + 1) * dim));
-    }
-  }
+  const features = await compactFeaturesOf(objective, records, {
+    batchSize: options.batchSize,
+    size: options.size,
+    cache: options.cache,
+  });
   const { assignments } = kmeans(features, classes.size, { seed: options.seed ?? 0, restarts: 10 });
   const score = vMeasure(records.map((r) => r.className), assignments);
   return { images: records.length, classes: classes.size, ...score };

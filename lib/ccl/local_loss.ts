@@ -35,10 +35,16 @@ export interface LocalLossOptions {
   window: number;
   /** Adds each pixel's match in another same-class image (augmented view) as a second positive. */
   sameClassPositive: boolean;
+  /** Bound on one block of the whole-map matching (see `MatchOptions.chunkBytes`). */
+  chunkBytes?: number;
 }
 
-/** A positive per query pixel: a row of the flattened key map [B*H*W, C], or NO_PARTNER. */
-export type PositiveRows = Int32Array;
+/**
+ * A positive per query pixel: a row of the flattened key map [B*H*W, C], or NO_PARTNER. Either
+ * plain numbers, or an int32 tensor computed on the device (where any negative entry means no
+ * partner); a tensor is never read back.
+ */
+export type PositiveRows = Int32Array | tf.Tensor1D;
 
 /** The discrete choices behind one scale's loss, made outside the gradient. */
 export interface LocalPairs {
@@ -55,13 +61,15 @@ export interface LocalPairs {
 function checkPairs(pairs: LocalPairs, batch: number, positions: number): void {
   if (pairs.positives.length === 0) throw new RangeError("local loss: no positives given");
   for (const rows of pairs.positives) {
-    if (rows.length !== batch * positions) {
+    const length = rows instanceof Int32Array ? rows.length : rows.size;
+    if (length !== batch * positions) {
       throw new RangeError(
-        `local loss: ${rows.length} positive entries for ${batch * positions} pixels`,
+        `local loss: ${length} positive entries for ${batch * positions} pixels`,
       );
     }
   }
-  if (pairs.positives[0].includes(NO_PARTNER)) {
+  const first = pairs.positives[0];
+  if (first instanceof Int32Array && first.includes(NO_PARTNER)) {
     throw new RangeError("local loss: the first positive kind must cover every pixel");
   }
   if (pairs.negativeImages.length !== batch) {
@@ -118,11 +126,9 @@ export function localLossFromPairs(
     let termSum: tf.Tensor = tf.zeros([batch * positions]);
     let termCount: tf.Tensor = tf.zeros([batch * positions]);
     for (const rows of pairs.positives) {
-      const available = Float32Array.from(rows, (r) => (r === NO_PARTNER ? 0 : 1));
-      const safeRows = Int32Array.from(rows, (r) => (r === NO_PARTNER ? 0 : r));
+      const { safeRows, weight } = positiveWeights(rows);
       const positive = tf.sum(tf.mul(q, gatherRows(keyRows, safeRows)), -1);
       const term = tf.softplus(tf.div(tf.sub(negative, positive), temperature));
-      const weight = tf.tensor1d(available);
       termSum = tf.add(termSum, tf.mul(term, weight));
       termCount = tf.add(termCount, weight);
     }
@@ -135,22 +141,52 @@ export function localLossFromPairs(
   });
 }
 
-/** Converts per-image spatial matches into rows of the flattened key map of `keyImages`. */
+/** Rows safe to gather (no partner -> row 0) and a 0/1 weight per pixel. */
+function positiveWeights(rows: PositiveRows): { safeRows: PositiveRows; weight: tf.Tensor1D } {
+  if (rows instanceof Int32Array) {
+    return {
+      safeRows: Int32Array.from(rows, (r) => (r === NO_PARTNER ? 0 : r)),
+      weight: tf.tensor1d(Float32Array.from(rows, (r) => (r === NO_PARTNER ? 0 : 1))),
+    };
+  }
+  return {
+    safeRows: tf.maximum(rows, tf.scalar(0, "int32")),
+    weight: tf.cast(tf.greaterEqual(rows, 0), "float32"),
+  };
+}
+
+/**
+ * Converts per-image spatial matches ([B*H*W] int32 on the device) into rows of the flattened
+ * key map of `keyImages` (NO_PARTNER where an image has none), without reading them back.
+ */
 function matchesToRows(
-  matches: Int32Array,
+  matches: tf.Tensor1D,
   keyImages: Int32Array,
   positions: number,
-): Int32Array {
-  return Int32Array.from(matches, (j, pixel) => {
-    const keyImage = keyImages[Math.floor(pixel / positions)];
-    return keyImage === NO_PARTNER ? NO_PARTNER : keyImage * positions + j;
-  });
+): tf.Tensor1D {
+  const batch = keyImages.length;
+  // An image without a partner gets a base so negative that every one of its rows clamps to
+  // NO_PARTNER.
+  const base = Int32Array.from(
+    keyImages,
+    (k) => (k === NO_PARTNER ? NO_PARTNER - positions : k * positions),
+  );
+  return tf.tidy(() =>
+    tf.reshape(
+      tf.maximum(
+        tf.add(tf.reshape(matches, [batch, positions]), tf.tensor2d(base, [batch, 1], "int32")),
+        tf.scalar(NO_PARTNER, "int32"),
+      ),
+      [-1],
+    )
+  );
 }
 
 /**
  * Draws the pairs of one scale: matches on the frozen features (window `options.window`), one
  * random different-class image per image and, with `sameClassPositive`, one random other
- * same-class image per image whose augmented view supplies a second matched positive.
+ * same-class image per image whose augmented view supplies a second matched positive. The
+ * positives are int32 tensors on the device (nothing is read back); the caller disposes them.
  */
 export function drawLocalPairs(
   inputs: LocalScaleInputs,
@@ -164,8 +200,15 @@ export function drawLocalPairs(
   }
   const positions = height * width;
   const self = Int32Array.from({ length: batch }, (_, b) => b);
-  const matches = matchPixels(inputs.queryMatching, inputs.keyMatching, options.window);
-  const positives = [matchesToRows(matches, self, positions)];
+  const match = (key: tf.Tensor4D) =>
+    tf.tidy(() =>
+      matchesToRows(
+        matchPixels(inputs.queryMatching, key, options.window, { chunkBytes: options.chunkBytes }),
+        self,
+        positions,
+      )
+    );
+  const positives: tf.Tensor1D[] = [match(inputs.keyMatching)];
   const negativeImages = pickDifferentClass(classIds, rng);
   if (options.sameClassPositive) {
     const partners = pickSameClass(classIds, rng);
@@ -175,9 +218,16 @@ export function drawLocalPairs(
         tf.tensor1d(partners.map((p, b) => (p === NO_PARTNER ? b : p)), "int32"),
       )
     );
-    const partnerMatches = matchPixels(inputs.queryMatching, partnerKeys, options.window);
+    positives.push(tf.tidy(() =>
+      matchesToRows(
+        matchPixels(inputs.queryMatching, partnerKeys, options.window, {
+          chunkBytes: options.chunkBytes,
+        }),
+        partners,
+        positions,
+      )
+    ));
     partnerKeys.dispose();
-    positives.push(matchesToRows(partnerMatches, partners, positions));
   }
   return { positives, negativeImages };
 }

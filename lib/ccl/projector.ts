@@ -95,12 +95,17 @@ export function createProjector(
     const widths = projectorWidths(c);
     let inChannels = c;
     return widths.map((outChannels, k) => {
-      const values = seededKernel(inChannels, outChannels, rng);
+      const initial = tf.tensor4d(
+        seededKernel(inChannels, outChannels, rng),
+        [3, 3, inChannels, outChannels],
+      );
       const variable = tf.variable(
-        tf.tensor4d(values, [3, 3, inChannels, outChannels]),
+        initial,
         true,
         `ccl_projector_${projectorCount}_s${scale}_c${k}`,
       );
+      // The variable shares the initial tensor's data and holds its own reference to it.
+      initial.dispose();
       inChannels = outChannels;
       return variable;
     });

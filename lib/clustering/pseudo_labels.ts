@@ -13,6 +13,8 @@
 import { join, relative } from "@std/path";
 import { loadBackbone } from "../backbones/registry.ts";
 import type { Backbone } from "../backbones/types.ts";
+import { type DatasetFingerprint, datasetFingerprint } from "../data/fingerprint.ts";
+import { recordedPath } from "../util/repo_path.ts";
 import { readDataset } from "../data/read_dataset.ts";
 import { ensureSynthDataset } from "../data/synth/mod.ts";
 import type { Dataset, SampleRecord, Split } from "../data/types.ts";
@@ -66,7 +68,10 @@ export interface PseudoLabelOptions extends ClusterRecordsOptions {
 /** What the clustering found and how well it recovers the true classes. */
 export interface PseudoLabelReport {
   dataset: string;
+  /** Dataset root, relative to the repository when inside it. */
   root: string;
+  /** Classes, file count and file-list hash of the dataset (see `lib/data/fingerprint.ts`). */
+  datasetFingerprint?: DatasetFingerprint;
   split: Split;
   backbone: string;
   stages: PooledStages;
@@ -238,7 +243,8 @@ export async function makePseudoLabels(
   try {
     const result = await clusterRecords(backbone, records, { root: dataset.root, ...options });
     result.report.dataset = dataset.name;
-    result.report.root = dataset.root;
+    result.report.root = recordedPath(dataset.root);
+    result.report.datasetFingerprint = await datasetFingerprint(dataset);
     result.report.split = split;
     return result;
   } finally {

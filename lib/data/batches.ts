@@ -1,10 +1,11 @@
 /**
  * Batches of decoded images as plain typed arrays, with a seeded per-epoch shuffle, decoding
- * ahead of the consumer, and an optional in-memory cache. No TF.js here: the runner turns the
- * arrays into tensors.
+ * ahead of the consumer, and an optional in-memory cache (bounded: `decode_cache.ts`). No TF.js
+ * here: the runner turns the arrays into tensors.
  * @module
  */
 
+import type { DecodeCacheLike } from "./decode_cache.ts";
 import { deriveSeed, mulberry32, shuffleInPlace } from "../util/random.ts";
 import { loadImage, loadMask, normalizeImageNet } from "./image.ts";
 import type { SampleRecord } from "./types.ts";
@@ -19,8 +20,12 @@ export interface Batch {
   shape: [number, number, number, 3];
 }
 
-/** Decoded images (values in [0, 1]) and masks, keyed by path and size. */
-export type DecodeCache = Map<string, Float32Array | Uint8Array>;
+/**
+ * Decoded images (values in [0, 1]) and masks, keyed by path and size: a
+ * {@linkcode BoundedDecodeCache} (what runs use), or a plain `Map` (unbounded).
+ */
+export type DecodeCache = DecodeCacheLike;
+export { BoundedDecodeCache } from "./decode_cache.ts";
 
 /** Options of {@link batchIterator}. */
 export interface BatchOptions {
@@ -44,8 +49,9 @@ export interface BatchOptions {
   /** Apply ImageNet normalisation (default true). Turn off to augment first. */
   normalize?: boolean;
   /**
-   * Keeps decoded images (and masks) across epochs and iterators; pass the same map each
-   * epoch. Worth it for small datasets: decoding is the bulk of the time. Unbounded.
+   * Keeps decoded images (and masks) across epochs and iterators; pass the same cache each
+   * epoch. Decoding is the bulk of the time. A {@linkcode BoundedDecodeCache} bounds the
+   * memory; a plain `Map` does not.
    */
   cache?: DecodeCache;
 }
@@ -70,11 +76,11 @@ export function epochOrder(
  *
  * @example
  * ```ts ignore
- * import { batchIterator, type DecodeCache } from "./batches.ts";
+ * import { batchIterator, BoundedDecodeCache } from "./batches.ts";
  * import { readDataset } from "./read_dataset.ts";
  * const ds = await readDataset("/data/mvtec_ad");
  * const train = ds.records.filter((r) => r.split === "train");
- * const cache: DecodeCache = new Map();
+ * const cache = new BoundedDecodeCache({ maxBytes: 2 ** 30 });
  * for (let epoch = 0; epoch < 10; epoch++) {
  *   for await (const batch of batchIterator(train, { batchSize: 16, size: 256, shuffle: true, seed: 1, epoch, cache })) {
  *     // batch.images: Float32Array of shape batch.shape

@@ -309,7 +309,9 @@ export function denormalize(
  * ```ts
  * import { encodePng } from "./image.ts";
  * const png = await encodePng(new Float32Array(8 * 8 * 3).fill(0.5), [8, 8, 3]);
- * await Deno.writeFile("grey.png", png);
+ * const path = await Deno.makeTempFile({ suffix: ".png" });
+ * await Deno.writeFile(path, png);
+ * await Deno.remove(path);
  * ```
  */
 export async function encodePng(

@@ -82,7 +82,33 @@ export async function isFile(path: string): Promise<boolean> {
   }
 }
 
-async function readEntries(dir: string): Promise<Deno.DirEntry[]> {
+/** A folder entry with symbolic links resolved to what they point to. */
+interface ResolvedEntry {
+  name: string;
+  isDirectory: boolean;
+  isFile: boolean;
+}
+
+/**
+ * The entries of `dir`. A symbolic link counts as what it points to (a dataset assembled from
+ * links to class folders or image folders is read like a copied one); a broken link is an error.
+ */
+async function readEntries(dir: string): Promise<ResolvedEntry[]> {
+  const raw = await readRawEntries(dir);
+  return await Promise.all(raw.map(async (entry): Promise<ResolvedEntry> => {
+    if (!entry.isSymlink) return entry;
+    const path = join(dir, entry.name);
+    try {
+      const target = await Deno.stat(path);
+      return { name: entry.name, isDirectory: target.isDirectory, isFile: target.isFile };
+    } catch (e) {
+      if (entry.name.startsWith(".")) return { name: entry.name, isDirectory: false, isFile: false };
+      throw new DatasetError(`broken symbolic link (${(e as Error).message})`, path, { cause: e });
+    }
+  }));
+}
+
+async function readRawEntries(dir: string): Promise<Deno.DirEntry[]> {
   try {
     const entries: Deno.DirEntry[] = [];
     for await (const entry of Deno.readDir(dir)) entries.push(entry);
@@ -225,6 +251,8 @@ export interface ReadOptions {
   validate?: boolean;
   /** Dataset name; defaults to the root folder's name. */
   name?: string;
+  /** Where notes about passed-over folders go (default `console.error`). */
+  note?: (line: string) => void;
 }
 
 /** Checks a requested class subset against the classes found; returns the classes to read. */

@@ -38,23 +38,104 @@ function isNormalFolder(name: string): boolean {
   return NORMAL_FOLDER_NAMES.includes(name.toLowerCase());
 }
 
-async function normalTrainFolder(classDir: string): Promise<string | undefined> {
+/** What a sub-folder of an MVTec-layout root turned out to be. */
+export type MvtecFolderKind =
+  | { kind: "class" }
+  | { kind: "broken"; problem: string }
+  | { kind: "foreign" };
+
+/** Sub-folder names that mark a folder as meant to be a class (compared in lower case). */
+function looksLikeClassPart(name: string): boolean {
+  const lower = name.toLowerCase();
+  return lower.startsWith("train") || lower.startsWith("test") || lower.startsWith("ground");
+}
+
+/**
+ * Sorts a sub-folder of the root into a readable class (`train/good` or `train/ok`), a
+ * class-like folder that cannot be read as one (it has `train*`, `test*` or `ground*` folders,
+ * but not a single `train/good`), or a foreign folder (none of those, e.g. `docs/`).
+ */
+export async function classifyMvtecFolder(classDir: string): Promise<MvtecFolderKind> {
+  const parts = await listSubdirectories(classDir);
   const trainDir = join(classDir, "train");
-  if (!(await isDirectory(trainDir))) return undefined;
-  const normal = (await listSubdirectories(trainDir)).filter(isNormalFolder);
-  return normal.length === 1 ? join(trainDir, normal[0]) : undefined;
+  if (parts.includes("train")) {
+    const normal = (await listSubdirectories(trainDir)).filter(isNormalFolder);
+    if (normal.length === 1) return { kind: "class" };
+    if (normal.length > 1) {
+      return { kind: "broken", problem: `train/ holds several normal folders (${normal})` };
+    }
+    const found = await listSubdirectories(trainDir);
+    return {
+      kind: "broken",
+      problem: `train/ has no good/ (or ok/) folder of normal images` +
+        (found.length ? ` (found ${found.map((f) => `train/${f}`).join(", ")})` : ""),
+    };
+  }
+  const classLike = parts.filter(looksLikeClassPart);
+  if (classLike.length === 0) return { kind: "foreign" };
+  return {
+    kind: "broken",
+    problem: `no train/good (or train/ok) folder (found ${classLike.map((f) => `${f}/`)})`,
+  };
+}
+
+/** The sub-folders of an MVTec-layout root, sorted into classes, broken classes and others. */
+export interface MvtecRootListing {
+  /** Readable classes, sorted. */
+  classes: string[];
+  /** Class-like folders that cannot be read as classes, with what is wrong. */
+  broken: Array<{ name: string; problem: string }>;
+  /** Folders that are clearly not classes (no train/test/ground_truth folders). */
+  foreign: string[];
+}
+
+/** Sorts every sub-folder of `root` (see {@linkcode classifyMvtecFolder}). */
+export async function inspectMvtecRoot(root: string): Promise<MvtecRootListing> {
+  const listing: MvtecRootListing = { classes: [], broken: [], foreign: [] };
+  for (const name of await listSubdirectories(root)) {
+    const found = await classifyMvtecFolder(join(root, name));
+    if (found.kind === "class") listing.classes.push(name);
+    else if (found.kind === "broken") listing.broken.push({ name, problem: found.problem });
+    else listing.foreign.push(name);
+  }
+  return listing;
 }
 
 /**
  * The classes of an MVTec-layout dataset: sub-folders of `root` holding `train/good` (or
- * `train/ok`), sorted.
+ * `train/ok`), sorted. Class-like folders that cannot be read are left out here; the reader
+ * reports them (see {@linkcode inspectMvtecRoot}).
  */
 export async function listMvtecClasses(root: string): Promise<string[]> {
-  const classes: string[] = [];
-  for (const name of await listSubdirectories(root)) {
-    if ((await normalTrainFolder(join(root, name))) !== undefined) classes.push(name);
+  return (await inspectMvtecRoot(root)).classes;
+}
+
+/**
+ * Throws for class-like folders that cannot be read (among the requested classes, or any when
+ * all are read) and prints a note for the folders passed over.
+ */
+function reportUnreadableFolders(
+  root: string,
+  listing: MvtecRootListing,
+  requested: readonly string[] | undefined,
+  note: (line: string) => void,
+): void {
+  const fatal = listing.broken.filter((b) => requested === undefined || requested.includes(b.name));
+  if (fatal.length > 0) {
+    const { name, problem } = fatal[0];
+    throw new DatasetError(
+      `class folder cannot be read as a class: ${problem}` +
+        (fatal.length > 1 ? ` (also: ${fatal.slice(1).map((b) => b.name).join(", ")})` : "") +
+        "; fix it, or choose the classes to read",
+      join(root, name),
+    );
   }
-  return classes;
+  for (const { name, problem } of listing.broken) {
+    note(`note: ${join(root, name)} is not read (not among the chosen classes; ${problem})`);
+  }
+  for (const name of listing.foreign) {
+    note(`note: ${join(root, name)} is not a class folder (no train/ or test/ in it); skipped`);
+  }
 }
 
 /**
@@ -74,7 +155,9 @@ export async function listMvtecClasses(root: string): Promise<string[]> {
  */
 export async function readMvtecDataset(root: string, options: ReadOptions = {}): Promise<Dataset> {
   root = resolve(root);
-  const available = await listMvtecClasses(root);
+  const listing = await inspectMvtecRoot(root);
+  reportUnreadableFolders(root, listing, options.classes, options.note ?? console.error);
+  const available = listing.classes;
   if (available.length === 0) {
     throw new DatasetError("no class folders with train/good (or train/ok) found", root);
   }

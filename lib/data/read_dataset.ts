@@ -7,7 +7,7 @@
 import { join, resolve } from "@std/path";
 import { DatasetError } from "./errors.ts";
 import { isDirectory, isFile, type ReadOptions } from "./listing.ts";
-import { listMvtecClasses, readMvtecDataset } from "./mvtec.ts";
+import { inspectMvtecRoot, readMvtecDataset } from "./mvtec.ts";
 import { findRealIadJsonDir, readRealIadDataset } from "./real_iad.ts";
 import type { Dataset } from "./types.ts";
 import { readVisaDataset, VISA_SPLIT_FILE } from "./visa.ts";
@@ -18,14 +18,16 @@ export type DatasetLayout = "visa" | "real-iad" | "mvtec";
 /**
  * Detects the layout of `root`: VisA if `split_csv/1cls.csv` exists, Real-IAD if a
  * `realiad_jsons/` or `jsons/` folder of JSON files exists, MVTec AD (also BTAD, MPDD) if some
- * sub-folder holds `train/good` (or `train/ok`). Throws a {@link DatasetError} otherwise.
+ * sub-folder holds `train/good` (or `train/ok`) or looks like a class (`train*`, `test*` folders). Throws a {@link DatasetError} otherwise.
  */
 export async function detectLayout(root: string): Promise<DatasetLayout> {
   root = resolve(root);
   if (!(await isDirectory(root))) throw new DatasetError("dataset root is not a folder", root);
   if (await isFile(join(root, VISA_SPLIT_FILE))) return "visa";
   if ((await findRealIadJsonDir(root)) !== undefined) return "real-iad";
-  if ((await listMvtecClasses(root)).length > 0) return "mvtec";
+  const mvtec = await inspectMvtecRoot(root);
+  // A root whose only class-like folders are broken is still MVTec: its reader names them.
+  if (mvtec.classes.length > 0 || mvtec.broken.length > 0) return "mvtec";
   throw new DatasetError(
     `unknown dataset layout at ${root}: expected ${VISA_SPLIT_FILE} (VisA), ` +
       "realiad_jsons/ or jsons/ with <class>.json files (Real-IAD), " +

@@ -35,6 +35,12 @@ export const VISA_COLUMNS: readonly string[] = ["object", "split", "label", "ima
 export interface VisaOptions extends ReadOptions {
   /** Split file relative to the root (default `split_csv/1cls.csv`). */
   splitFile?: string;
+  /**
+   * Keep anomalous rows of the train split as (label 1) training records, e.g. for a noisy-
+   * training study. Default false: such a row is an error, since it would silently become
+   * training data of a method that assumes normal images. When true, a note says how many.
+   */
+  allowTrainAnomalies?: boolean;
 }
 
 /**
@@ -122,6 +128,8 @@ export async function readVisaDataset(root: string, options: VisaOptions = {}): 
     all.push({ record: rowToRecord(get, root, where, csvPath), row: r + 1 });
   }
 
+  assertSplitsSound(all, csvPath, options);
+
   const available = [...new Set(all.map((a) => a.record.className))].sort(compareStrings);
   const classes = new Set(selectClasses(available, options.classes, csvPath));
   const chosen = all.filter((a) => classes.has(a.record.className));
@@ -141,6 +149,46 @@ export async function readVisaDataset(root: string, options: VisaOptions = {}): 
   });
   if (options.validate !== false) await validateDataset(dataset);
   return dataset;
+}
+
+/**
+ * An image may be listed once: in both splits it would be trained on and tested on, twice in
+ * one split it would be counted twice. An anomalous train row is an error unless allowed.
+ */
+function assertSplitsSound(
+  all: ReadonlyArray<{ record: SampleRecord; row: number }>,
+  csvPath: string,
+  options: VisaOptions,
+): void {
+  const firstRow = new Map<string, { row: number; split: Split }>();
+  for (const { record, row } of all) {
+    const previous = firstRow.get(record.imagePath);
+    if (previous !== undefined) {
+      const where = previous.split === record.split
+        ? `twice in the ${record.split} split`
+        : "in both the train and the test split";
+      throw new DatasetError(
+        `row ${row} of ${csvPath}: image is listed ${where} (first at row ${previous.row})`,
+        record.imagePath,
+      );
+    }
+    firstRow.set(record.imagePath, { row, split: record.split });
+  }
+  const anomalousTrain = all.filter((a) => a.record.split === "train" && a.record.label === 1);
+  if (anomalousTrain.length === 0) return;
+  if (!options.allowTrainAnomalies) {
+    const { row } = anomalousTrain[0];
+    throw new DatasetError(
+      `row ${row} of ${csvPath}: anomalous image in the train split ` +
+        `(${anomalousTrain.length} such row(s)); training images must be normal ` +
+        "(readVisaDataset's allowTrainAnomalies keeps them on purpose)",
+      csvPath,
+    );
+  }
+  (options.note ?? console.error)(
+    `note: ${csvPath}: ${anomalousTrain.length} anomalous image(s) kept in the train split ` +
+      "(allowTrainAnomalies)",
+  );
 }
 
 function rowToRecord(

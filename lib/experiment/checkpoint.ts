@@ -27,7 +27,11 @@ export interface CheckpointState<Extra = unknown> {
 /** Variables and optimiser weights to save or restore. */
 export interface CheckpointTensors {
   variables: Map<string, tf.Variable>;
-  /** One list per optimiser, in the optimiser's own order (TF.js `getWeights`). */
+  /**
+   * One list per optimiser, in the optimiser's own order (TF.js `getWeights`). Tensors that are
+   * not `tf.Variable`s are fresh copies (`getWeights` makes the iteration count, the trainer
+   * clones Adam's powers): {@linkcode saveCheckpoint} takes ownership of those and frees them.
+   */
   optimizers: NamedTensor[][];
 }
 
@@ -40,8 +44,26 @@ export interface NamedTensor {
 const VARIABLE_PREFIX = "var/";
 const OPTIMIZER_PREFIX = "opt/";
 
-/** Writes a checkpoint to `path` atomically. */
+/**
+ * Writes a checkpoint to `path` atomically, then frees the optimiser tensors that are not
+ * variables (see {@linkcode CheckpointTensors.optimizers}); variables stay with their owners.
+ */
 export async function saveCheckpoint<Extra>(
+  path: string,
+  tensors: CheckpointTensors,
+  state: CheckpointState<Extra>,
+): Promise<void> {
+  try {
+    await writeCheckpoint(path, tensors, state);
+  } finally {
+    tf.dispose(
+      tensors.optimizers.flat().map(({ tensor }) => tensor)
+        .filter((tensor) => !(tensor instanceof tf.Variable)),
+    );
+  }
+}
+
+async function writeCheckpoint<Extra>(
   path: string,
   tensors: CheckpointTensors,
   state: CheckpointState<Extra>,

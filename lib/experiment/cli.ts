@@ -4,6 +4,7 @@
  */
 import { parseArgs } from "@std/cli";
 import type { PartialConfig } from "./config.ts";
+import { readConfigFile } from "./config_file.ts";
 
 /** Help text for the config flags. */
 export const CONFIG_FLAGS_HELP = `
@@ -20,8 +21,9 @@ export const CONFIG_FLAGS_HELP = `
   --classes A,B        only these classes
   --size N             input size in pixels (multiple of 32)
   --backbone SPEC      small_resnet | small_resnet:random | resnet18:FILE | wide_resnet50_2:FILE
-  --method-options JSON method settings, e.g. '{"blocksPerStage":1}'
+  --method-options JSON method settings, e.g. '{"mapReduction":"sum"}' (RD: lib/methods/rd/config.ts)
   --epochs N  --batch N  --lr X  --clip X  --eval-every N  --seed N
+                       (--batch-size is accepted for --batch)
   --backend NAME       auto | tensorflow-gpu | tensorflow | webgpu | wasm | cpu
                        (default: CCL_BACKEND, else the best available)`.trim();
 
@@ -55,21 +57,59 @@ const STRING_FLAGS = [
   "run",
 ];
 
+/** Other spellings accepted for a flag: one vocabulary across the tasks. */
+const FLAG_ALIASES: Record<string, string> = { "batch-size": "batch", h: "help" };
+
+/**
+ * Joins a value flag with a following value that a flag parser would take for a flag of its
+ * own or for a positional argument: a negative number (`--epochs -3`) or an empty string
+ * (`--epochs ""`), so the value's own check reports it.
+ *
+ * @example
+ * ```ts
+ * import { joinFlagValues } from "./cli.ts";
+ * const args = joinFlagValues(["--epochs", "-3", "--ccl"], ["epochs"]);
+ * if (args.join(" ") !== "--epochs=-3 --ccl") throw new Error(args.join(" "));
+ * ```
+ */
+export function joinFlagValues(args: readonly string[], valueFlags: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    const name = arg.startsWith("--") && !arg.includes("=") ? arg.slice(2) : undefined;
+    const next = args[i + 1];
+    const takesValue = name !== undefined &&
+      (valueFlags.includes(name) || valueFlags.includes(FLAG_ALIASES[name] ?? ""));
+    if (takesValue && next !== undefined && (next === "" || /^-\.?\d/.test(next))) {
+      out.push(`${arg}=${next}`);
+      i++;
+    } else {
+      out.push(arg);
+    }
+  }
+  return out;
+}
+
 /** Parses `args`; `extraBoolean` names further boolean flags of the calling script. */
 export async function parseCli(
   args: string[],
   extraBoolean: string[] = [],
 ): Promise<ParsedCli> {
-  const flags = parseArgs(args, {
+  const flags = parseArgs(joinFlagValues(args, STRING_FLAGS), {
     string: STRING_FLAGS,
     boolean: ["ccl", "help", "resume", ...extraBoolean],
+    alias: FLAG_ALIASES,
     unknown: (arg: string) => {
+      if (!arg.startsWith("-")) {
+        throw new Error(`unexpected argument "${arg}": every value follows its flag (see --help)`);
+      }
       throw new Error(`unknown argument ${arg} (see --help)`);
     },
   });
-  const config: PartialConfig = flags.config
-    ? JSON.parse(await Deno.readTextFile(flags.config as string))
-    : {};
+  for (const name of STRING_FLAGS) {
+    if (flags[name] === "") throw new Error(`--${name} needs a value (see --help)`);
+  }
+  const config: PartialConfig = flags.config ? await readConfigFile(flags.config as string) : {};
   const number = (name: string) => {
     const text = flags[name] as string | undefined;
     if (text === undefined) return undefined;

@@ -2,6 +2,8 @@
  * The JSON-serialisable experiment configuration that drives training and evaluation.
  * @module
  */
+import { defaultRunName, runNameProblem } from "./run_name.ts";
+import { configShapeProblems, pluginProblems } from "./validate_config.ts";
 
 /** How classes are trained: one model per class, or one model for all classes. */
 export type Strategy = "per-class" | "joint";
@@ -26,7 +28,10 @@ export type CCLOptions = Record<string, unknown>;
 
 /** Everything that defines a run. Saved verbatim in `metrics.json`. */
 export interface ExperimentConfig {
-  /** Run name: results go to `results/<name>/`. */
+  /**
+   * Run name: results go to `results/<name>/`; one plain folder name. Default: made of method,
+   * strategy and CCL (e.g. `rd-joint-ccl`), so different runs do not share a folder.
+   */
   name: string;
   /** Method plug-in name (`rd`). */
   method: string;
@@ -43,6 +48,12 @@ export interface ExperimentConfig {
   /** Backbone spec: `small_resnet`, `small_resnet:random`, `resnet18:PATH`, `wide_resnet50_2:PATH`. */
   backbone: string;
   epochs: number;
+  /**
+   * Images per step. An epoch takes floor(n / batchSize) full batches of a fresh shuffle: the
+   * n mod batchSize images left over (fewer than one batch) sit out that epoch, a different
+   * set each epoch, so every image is used over the run. A unit with at most batchSize images
+   * trains on all of them in one batch.
+   */
   batchSize: number;
   /** Learning rate of the method's trainable parts (RD: bottleneck + decoder). */
   learningRate: number;
@@ -80,14 +91,20 @@ export type PartialConfig = Partial<Omit<ExperimentConfig, "data">> & {
   data?: Partial<DataConfig>;
 };
 
-/** Merges `partial` over the defaults and validates the result. */
+/**
+ * Merges `partial` over the defaults and validates the result. Unknown keys are errors; a
+ * missing `name` is derived from method, strategy and CCL.
+ */
 export function resolveConfig(partial: PartialConfig, base = DEFAULT_CONFIG): ExperimentConfig {
+  const shape = configShapeProblems(partial, base);
+  if (shape.length) throw new Error(`invalid experiment config:\n  ${shape.join("\n  ")}`);
   const config: ExperimentConfig = {
     ...base,
     ...partial,
     data: { ...base.data, ...partial.data },
     methodOptions: { ...base.methodOptions, ...partial.methodOptions },
   };
+  if (partial.name === undefined) config.name = defaultRunName(config);
   validateConfig(config);
   return config;
 }
@@ -120,13 +137,11 @@ export function validateConfig(config: ExperimentConfig): void {
     problems.push(`evalEvery must be an integer >= 0`);
   }
   if (!Number.isInteger(config.seed)) problems.push(`seed must be an integer`);
-  if (!/^[\w.-]+$/.test(config.name)) {
-    problems.push(
-      `name must use letters, digits, '.', '_' or '-', got ${JSON.stringify(config.name)}`,
-    );
-  }
+  const nameProblem = runNameProblem(config.name);
+  if (nameProblem) problems.push(nameProblem);
   if (config.labels !== "class" && typeof config.labels?.pseudoLabels !== "string") {
     problems.push(`labels must be "class" or {"pseudoLabels": "<file.json>"}`);
   }
+  problems.push(...pluginProblems(config));
   if (problems.length) throw new Error(`invalid experiment config:\n  ${problems.join("\n  ")}`);
 }

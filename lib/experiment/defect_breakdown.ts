@@ -6,7 +6,7 @@
  */
 import { relative } from "@std/path";
 import { auroc } from "../metrics/roc.ts";
-import type { TestPredictions } from "./predict.ts";
+import type { ScoredRecords } from "./predict.ts";
 
 /** I-AUROC and image count of each defect type, per class. */
 export type DefectBreakdown = Record<string, Record<string, { iAuroc: number; images: number }>>;
@@ -22,7 +22,7 @@ export interface ImagePrediction {
 
 /** Flattens the units' predictions to one record per test image, paths relative to `root`. */
 export function imagePredictions(
-  predictions: readonly TestPredictions[],
+  predictions: readonly ScoredRecords[],
   root: string,
 ): ImagePrediction[] {
   return predictions.flatMap((p) =>

@@ -4,16 +4,23 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { join } from "@std/path";
-import type { DecodeCache } from "../data/batches.ts";
+import { BoundedDecodeCache } from "../data/decode_cache.ts";
 import { writeJsonAtomic } from "../util/atomic_write.ts";
 import { loadCheckpoint } from "./checkpoint.ts";
 import { type ExperimentConfig, resolveConfig } from "./config.ts";
 import { splitForClasses } from "./dataset.ts";
 import { buildUnitModel } from "./model.ts";
-import { predictUnitTestSet, type TestPredictions } from "./predict.ts";
+import { evaluateUnitTestSet } from "./predict.ts";
 import type { ProgressMode } from "./progress.ts";
-import { checkpointPath, evaluatePredictions, prepareRun } from "./run_experiment.ts";
-import type { EvaluationResult } from "../metrics/evaluate.ts";
+import { checkpointPath, prepareRun } from "./run_experiment.ts";
+import { readConfigFile } from "./config_file.ts";
+import { configFingerprint } from "./fingerprint.ts";
+import { verifyEvaluationDataset } from "./verify_run.ts";
+import {
+  type ClassEvaluation,
+  combineClassEvaluations,
+  type EvaluationResult,
+} from "../metrics/evaluate.ts";
 
 /** Options of {@linkcode evaluateRun}. */
 export interface EvaluateRunOptions {
@@ -32,12 +39,17 @@ export interface RunEvaluation extends EvaluationResult {
   evaluatedAt: string;
 }
 
-/** Loads `runDir/config.json` and every unit's checkpoint, predicts the test set and evaluates. */
+/**
+ * Loads `runDir/config.json` and every unit's checkpoint, predicts the test set and evaluates.
+ * Refuses, saying what changed, when a checkpoint was written under another config than
+ * `config.json`, or when the dataset's classes or test set are not those the run used.
+ */
 export async function evaluateRun(
   runDir: string,
   options: EvaluateRunOptions = {},
 ): Promise<RunEvaluation> {
-  const saved = JSON.parse(await Deno.readTextFile(join(runDir, "config.json")));
+  const saved = await readConfigFile(join(runDir, "config.json"));
+  const savedKey = await configFingerprint(resolveConfig(saved));
   const config = resolveConfig({
     ...saved,
     ...options.overrides,
@@ -45,8 +57,14 @@ export async function evaluateRun(
   });
   const say = options.log ?? ((line: string) => console.error(line));
   const { backend, dataset, backbone, units } = await prepareRun(config, say);
-  const cache: DecodeCache = new Map();
-  const predictions: TestPredictions[] = [];
+  try {
+    await verifyEvaluationDataset(runDir, dataset, say);
+  } catch (error) {
+    backbone.dispose();
+    throw error;
+  }
+  const cache = new BoundedDecodeCache();
+  const classEvaluations: ClassEvaluation[] = [];
   try {
     for (const { unit, classes } of units) {
       const split = splitForClasses(dataset, classes);
@@ -56,16 +74,22 @@ export async function evaluateRun(
         const loaded = await loadCheckpoint(path, model.objective.namedVariables());
         if (!loaded) throw new Error(`${path}: no checkpoint for unit "${unit}"`);
         tf.dispose(loaded.optimizers.flat().map(({ tensor }) => tensor));
+        if (loaded.state.configKey !== savedKey) {
+          throw new Error(
+            `${path} was trained under another config than ${join(runDir, "config.json")} ` +
+              `(fingerprint ${loaded.state.configKey}, config.json ${savedKey}): the config ` +
+              "file was changed after training; restore it or retrain",
+          );
+        }
         say(`[${config.name}] ${unit}: checkpoint after epoch ${loaded.state.epoch}`);
-        predictions.push(
-          await predictUnitTestSet(
-            model.objective,
-            split.test,
-            { ...config, unit },
-            cache,
-            options.progress,
-          ),
+        const tested = await evaluateUnitTestSet(
+          model.objective,
+          split.test,
+          { ...config, unit },
+          cache,
+          options.progress,
         );
+        classEvaluations.push(...tested.classes);
       } finally {
         model.dispose();
       }
@@ -74,7 +98,7 @@ export async function evaluateRun(
     backbone.dispose();
   }
   const evaluation: RunEvaluation = {
-    ...evaluatePredictions(predictions),
+    ...combineClassEvaluations(classEvaluations),
     config,
     backend: backend.name,
     evaluatedAt: new Date().toISOString(),

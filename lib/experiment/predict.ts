@@ -5,6 +5,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { batchIterator, type DecodeCache } from "../data/batches.ts";
 import type { SampleRecord } from "../data/types.ts";
+import { type ClassEvaluation, evaluateClass } from "../metrics/evaluate.ts";
 import type { Objective } from "../methods/types.ts";
 import { createProgress, type ProgressMode } from "./progress.ts";
 
@@ -92,6 +93,74 @@ export function predictUnitTestSet(
   progress?: ProgressMode,
 ): Promise<TestPredictions> {
   return predictRecords(objective, records, {
+    size: run.imageSize,
+    batchSize: run.batchSize,
+    cache,
+    label: `${run.unit} test`,
+    progress,
+  });
+}
+
+/** Test records with their image scores, in record order (what per-image reports need). */
+export interface ScoredRecords {
+  records: SampleRecord[];
+  scores: Float32Array;
+}
+
+/** What {@linkcode evaluateByClass} returns: per-class metrics and every image's score. */
+export interface StreamedEvaluation {
+  /** One per class, in order of the classes' first appearance in the records. */
+  classes: ClassEvaluation[];
+  /** Records grouped by class in that order, with their scores. */
+  scored: ScoredRecords;
+}
+
+/**
+ * Predicts and evaluates `records` one class at a time: only one class's anomaly maps and masks
+ * exist at any moment, so memory does not grow with the test set. The per-class metrics are
+ * those `evaluate` gives on the whole set (combine them with `combineClassEvaluations`).
+ */
+export async function evaluateByClass(
+  objective: Objective,
+  records: readonly SampleRecord[],
+  options: PredictRecordsOptions,
+): Promise<StreamedEvaluation> {
+  const byClass = new Map<string, SampleRecord[]>();
+  for (const record of records) {
+    const group = byClass.get(record.className);
+    if (group) group.push(record);
+    else byClass.set(record.className, [record]);
+  }
+  const classes: ClassEvaluation[] = [];
+  const ordered: SampleRecord[] = [];
+  const scores = new Float32Array(records.length);
+  for (const [className, group] of byClass) {
+    const label = byClass.size > 1
+      ? `${options.label ?? "predict"} ${className}`
+      : options.label ?? "predict";
+    const predictions = await predictRecords(objective, group, { ...options, label });
+    classes.push(evaluateClass({
+      className,
+      scores: predictions.scores,
+      maps: predictions.maps,
+      masks: predictions.masks,
+      shape: [predictions.size, predictions.size],
+    }));
+    scores.set(predictions.scores, ordered.length);
+    ordered.push(...group);
+  }
+  return { classes, scored: { records: ordered, scores } };
+}
+
+/** {@linkcode evaluateByClass} with a run's image size and batch size, labelled by unit. */
+export function evaluateUnitTestSet(
+  objective: Objective,
+  records: readonly SampleRecord[],
+  run: { imageSize: number; batchSize: number; unit: string },
+  cache?: DecodeCache,
+  progress?: ProgressMode,
+): Promise<StreamedEvaluation> {
+  return evaluateByClass(objective, records, {
     size: run.imageSize,
     batchSize: run.batchSize,
     cache,

@@ -1,6 +1,7 @@
 /**
  * Progress reporting for long work: a bar redrawn in place on a terminal, a live-updating
- * display in a Jupyter (Deno kernel) cell, and plain periodic lines in logs and CI.
+ * display in a Jupyter (Deno kernel) cell, and in logs and CI (not a terminal) one line when
+ * each piece of work (e.g. an epoch) finishes, so a log does not fill with redraws.
  * @module
  */
 
@@ -21,7 +22,7 @@ export type ProgressMode = "terminal" | "jupyter" | "lines" | "silent";
 /** Options of {@linkcode createProgress}. */
 export interface ProgressOptions {
   mode?: ProgressMode;
-  /** Minimum milliseconds between redraws (default 200; lines mode: 10 s). */
+  /** Minimum milliseconds between redraws (default 200; lines mode: none, one line at finish). */
   intervalMs?: number;
 }
 
@@ -65,7 +66,7 @@ export function createProgress(
   options: ProgressOptions = {},
 ): Progress {
   const mode = options.mode ?? detectProgressMode();
-  const interval = options.intervalMs ?? (mode === "lines" ? 10_000 : 200);
+  const interval = options.intervalMs ?? (mode === "lines" ? Infinity : 200);
   const started = performance.now();
   const displayId = `ccl-progress-${crypto.randomUUID()}`;
   let lastDraw = -Infinity;
@@ -98,7 +99,7 @@ export function createProgress(
       done = value;
       if (extra) fields = extra;
       const now = performance.now();
-      if (now - lastDraw >= interval) {
+      if (Number.isFinite(interval) && now - lastDraw >= interval) {
         lastDraw = now;
         render(false);
       }

@@ -7,9 +7,14 @@ import { type BackendInfo, selectBackend } from "../backend/select_backend.ts";
 import { loadBackbone } from "../backbones/registry.ts";
 import type { Backbone } from "../backbones/types.ts";
 import { classIdsFromPseudoLabels, classIndexFromNames, readPseudoLabels } from "../ccl/labels.ts";
-import type { DecodeCache } from "../data/batches.ts";
+import { BoundedDecodeCache } from "../data/decode_cache.ts";
 import type { Dataset, SampleRecord } from "../data/types.ts";
-import { evaluate, type EvaluationResult } from "../metrics/evaluate.ts";
+import {
+  type ClassEvaluation,
+  combineClassEvaluations,
+  evaluate,
+  type EvaluationResult,
+} from "../metrics/evaluate.ts";
 import { classClustering, type ClassClusteringReport } from "../analysis/class_clustering.ts";
 import {
   type DefectBreakdown,
@@ -21,8 +26,12 @@ import { writeJsonAtomic, writeTextAtomic } from "../util/atomic_write.ts";
 import { type GitRevision, gitRevision } from "../util/git_revision.ts";
 import { type ExperimentConfig, type PartialConfig, resolveConfig } from "./config.ts";
 import { resolveDataset, splitForClasses } from "./dataset.ts";
+import type { DatasetFingerprint } from "../data/fingerprint.ts";
+import { configFingerprint } from "./fingerprint.ts";
+import { openRunFolder, recordRunInputs } from "./run_folder.ts";
+import { checkBeforeTraining } from "./unit_checks.ts";
 import { buildUnitModel } from "./model.ts";
-import { predictUnitTestSet, type TestPredictions } from "./predict.ts";
+import { evaluateUnitTestSet, type ScoredRecords, type TestPredictions } from "./predict.ts";
 import type { ProgressMode } from "./progress.ts";
 import { metricsTable } from "./results_table.ts";
 import { type EpochLog, trainUnit } from "./train_unit.ts";
@@ -71,7 +80,15 @@ export interface RunResult {
   finishedAt: string;
   trainSeconds: number;
   evalSeconds: number;
-  dataset: { name: string; root: string; layout: string; classes: string[]; images: number };
+  /** The dataset; `root` relative to the repository when inside it. */
+  dataset: {
+    name: string;
+    root: string;
+    layout: string;
+    classes: string[];
+    images: number;
+    fingerprint: DatasetFingerprint;
+  };
   units: UnitSummary[];
   perClass: EvaluationResult["perClass"];
   mean: EvaluationResult["mean"];
@@ -100,13 +117,17 @@ export async function runExperiment(
   const say = options.log ?? ((line: string) => console.error(line));
   const startedAt = new Date();
   const runDir = runDirectory(config, options.resultsDir);
+  await openRunFolder(runDir, config, options.resume ?? false); // before anything is written
   const { backend, dataset, backbone, units } = await prepareRun(config, say);
-  await writeJsonAtomic(join(runDir, "config.json"), config);
-  const configKey = await fingerprint(config);
+  const inputs = await recordRunInputs(runDir, config, dataset);
+  const configKey = await configFingerprint(config);
   const classIdOf = await classIdLookup(config, dataset);
-  const cache: DecodeCache = new Map();
+  // Bounded: decoded images of a large dataset do not all stay in memory.
+  const cache = new BoundedDecodeCache();
   const summaries: UnitSummary[] = [];
-  const predictions: TestPredictions[] = [];
+  // Evaluated class by class as each unit finishes; only scores are kept, not maps.
+  const classEvaluations: ClassEvaluation[] = [];
+  const scored: ScoredRecords[] = [];
   const finishedLog: EpochLog[] = [];
   let evalSeconds = 0;
   try {
@@ -139,15 +160,15 @@ export async function runExperiment(
         });
         finishedLog.push(...trained.log);
         const evalStarted = performance.now();
-        predictions.push(
-          await predictUnitTestSet(
-            model.objective,
-            split.test,
-            { ...config, unit },
-            cache,
-            options.progress,
-          ),
+        const tested = await evaluateUnitTestSet(
+          model.objective,
+          split.test,
+          { ...config, unit },
+          cache,
+          options.progress,
         );
+        classEvaluations.push(...tested.classes);
+        scored.push(tested.scored);
         const normals = split.test.filter((r) => r.label === 0);
         const clustering = classes.length > 1
           ? await classClustering(model.objective, normals, {
@@ -174,8 +195,8 @@ export async function runExperiment(
   } finally {
     backbone.dispose();
   }
-  const evaluation = evaluatePredictions(predictions);
-  const images = imagePredictions(predictions, dataset.root);
+  const evaluation = combineClassEvaluations(classEvaluations);
+  const images = imagePredictions(scored, dataset.root);
   const perDefect = defectBreakdown(images);
   const result: RunResult = {
     config,
@@ -187,10 +208,11 @@ export async function runExperiment(
     evalSeconds,
     dataset: {
       name: dataset.name,
-      root: dataset.root,
+      root: inputs.root,
       layout: dataset.layout,
       classes: dataset.classes,
       images: dataset.records.length,
+      fingerprint: inputs.fingerprint,
     },
     units: summaries,
     perClass: evaluation.perClass,
@@ -235,10 +257,11 @@ export async function prepareRun(
   });
   say(`[${config.name}] backend ${backend.name}, seed ${config.seed}, ${config.strategy}`);
   const dataset = await resolveDataset(config);
-  const backbone = await loadBackbone(config.backbone, { seed: config.seed });
   const units = config.strategy === "joint"
     ? [{ unit: "joint", classes: dataset.classes }]
     : dataset.classes.map((name) => ({ unit: name, classes: [name] }));
+  await checkBeforeTraining(dataset, units, (line) => say(`[${config.name}] ${line}`));
+  const backbone = await loadBackbone(config.backbone, { seed: config.seed });
   return { backend, dataset, backbone, units };
 }
 
@@ -278,21 +301,4 @@ async function classIdLookup(
   );
   const byPath = new Map(train.map((r, i) => [r.imagePath, ids[i]]));
   return (record) => byPath.get(record.imagePath)!;
-}
-
-/** A short hash of everything in the config that changes the trained model. */
-async function fingerprint(config: ExperimentConfig): Promise<string> {
-  const { evalEvery: _evalEvery, name: _name, ...rest } = config;
-  const bytes = new TextEncoder().encode(stableJson(rest));
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-  return [...digest.slice(0, 8)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-function stableJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(stableJson).join(",")}]`;
-  if (value && typeof value === "object") {
-    const entries = Object.entries(value).sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0);
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(",")}}`;
-  }
-  return JSON.stringify(value);
 }

@@ -9,7 +9,7 @@ import { augmentBatch } from "../data/augment.ts";
 import { batchIterator, type DecodeCache } from "../data/batches.ts";
 import { normalizeImageNet } from "../data/image.ts";
 import type { SampleRecord } from "../data/types.ts";
-import { evaluate } from "../metrics/evaluate.ts";
+import { combineClassEvaluations } from "../metrics/evaluate.ts";
 import type { MetricSet } from "../metrics/metric_names.ts";
 import { createTrainer } from "../methods/trainer.ts";
 import { deriveSeed, mulberry32 } from "../util/random.ts";
@@ -17,7 +17,7 @@ import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import type { ExperimentConfig } from "./config.ts";
 import type { ClassSplit } from "./dataset.ts";
 import type { UnitModel } from "./model.ts";
-import { predictUnitTestSet } from "./predict.ts";
+import { evaluateUnitTestSet } from "./predict.ts";
 import { createProgress, type ProgressMode } from "./progress.ts";
 
 /** One line of the per-epoch log. */
@@ -115,7 +115,7 @@ export async function trainUnit(options: TrainUnitOptions): Promise<TrainUnitRes
         };
         let losses: Record<string, number>;
         try {
-          losses = trainer.step({
+          losses = await trainer.step({
             images: tensors.images,
             augmented: tensors.augmented,
             classIds: Int32Array.from(batch.records, options.classIdOf),
@@ -189,18 +189,12 @@ async function restore(
 
 /** Mean-over-classes metrics of the unit's test set with the model as it is now. */
 export async function evaluateUnit(options: TrainUnitOptions): Promise<MetricSet> {
-  const predictions = await predictUnitTestSet(
+  const tested = await evaluateUnitTestSet(
     options.model.objective,
     options.split.test,
     { ...options.config, unit: options.unit },
     options.cache,
     options.progress,
   );
-  return evaluate({
-    scores: predictions.scores,
-    maps: predictions.maps,
-    masks: predictions.masks,
-    classNames: predictions.classNames,
-    shape: [predictions.size, predictions.size],
-  }).mean;
+  return combineClassEvaluations(tested.classes).mean;
 }

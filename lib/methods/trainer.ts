@@ -23,8 +23,12 @@ export interface TrainerOptions {
 
 /** Trains an objective one batch at a time. */
 export interface Trainer {
-  /** One optimisation step; returns every named loss of the batch (before the update). */
-  step(batch: TrainBatch): Record<string, number>;
+  /**
+   * One optimisation step; resolves to every named loss of the batch (before the update). The
+   * losses are read back asynchronously, once, after the update: a synchronous read-back would
+   * stall the step and crashes TF.js WebGPU under Deno.
+   */
+  step(batch: TrainBatch): Promise<Record<string, number>>;
   /** Global gradient norm of the last step before clipping (NaN before the first step). */
   readonly lastGradNorm: number;
   /** Steps taken so far. */
@@ -141,7 +145,7 @@ function validateGroups(groups: readonly ParameterGroup[], objective: string): v
  * declare const objective: Objective;
  * declare const batch: TrainBatch;
  * const trainer = createTrainer(objective, { betas: [0.5, 0.999], clipNorm: 5 });
- * const losses = trainer.step(batch); // e.g. { rd: 0.41, total: 0.41 }
+ * const losses = await trainer.step(batch); // e.g. { rd: 0.41, total: 0.41 }
  * trainer.dispose();
  * ```
  */
@@ -159,7 +163,7 @@ export function createTrainer(objective: Objective, options: TrainerOptions = {}
   let lastGradNorm = NaN;
   let steps = 0;
 
-  function step(batch: TrainBatch): Record<string, number> {
+  async function step(batch: TrainBatch): Promise<Record<string, number>> {
     if (objective.needsAugmentedView && !batch.augmented) {
       throw new Error(
         `lib/methods/trainer.ts: objective "${objective.name}" needs batch.augmented, which is missing`,
@@ -202,7 +206,7 @@ export function createTrainer(objective: Objective, options: TrainerOptions = {}
       return tf.stack([...kept, norm]);
     });
     try {
-      const values = packed.dataSync();
+      const values = await packed.data();
       const result: Record<string, number> = {};
       names.forEach((name, i) => result[name] = values[i]);
       lastGradNorm = values[names.length];

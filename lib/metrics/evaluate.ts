@@ -78,28 +78,115 @@ export function evaluate(input: EvaluationInput): EvaluationResult {
   for (const className of classes) {
     const indices: number[] = [];
     for (let i = 0; i < count; i++) if (classNames[i] === className) indices.push(i);
-    const image = imageMetrics(
+    perClass[className] = classMetrics(
+      className,
       indices.map((i) => scores[i]),
       indices.map((i) => labels[i]),
-      className,
+      indices.map((i) => maps[i]),
+      indices.map((i) => masks[i]),
+      { shape, fprLimit, imageIndices: indices },
       notes,
     );
-    const pixel = pixelMetrics(indices.map((i) => maps[i]), indices.map((i) => masks[i]), shape, {
-      fprLimit,
-      imageIndices: indices,
-      where: "evaluate",
-    });
-    if (pixel.undefinedReason !== undefined) {
-      notes.push(
-        `class "${className}": P-AUROC, P-AP, P-F1max and AUPRO are NaN: ` +
-          `${pixel.undefinedReason}`,
-      );
-    }
-    const set = { ...image, ...pixel.metrics, mAD: NaN };
-    set.mAD = meanOf(MAD_COMPONENTS.map((name) => set[name]));
-    perClass[className] = set;
   }
   return { classes, perClass, mean: meanOverClasses(classes, perClass, notes), notes };
+}
+
+/** The test set of one class: what {@linkcode evaluateClass} needs. */
+export type ClassEvaluationInput = Omit<EvaluationInput, "classNames"> & { className: string };
+
+/** The metrics of one class and the notes about them. */
+export interface ClassEvaluation {
+  className: string;
+  metrics: MetricSet;
+  notes: string[];
+}
+
+/**
+ * The metrics of one class's test set, exactly as {@linkcode evaluate} computes them for that
+ * class; with {@linkcode combineClassEvaluations} a test set can be evaluated class by class, so
+ * only one class's maps need to be in memory at a time.
+ *
+ * @example
+ * ```ts
+ * import { combineClassEvaluations, evaluateClass } from "./evaluate.ts";
+ * const bottle = evaluateClass({
+ *   className: "bottle",
+ *   scores: [0.2, 0.9],
+ *   maps: [new Float32Array([0.1, 0.2, 0.1, 0.1]), new Float32Array([0.1, 0.9, 0.1, 0.1])],
+ *   masks: [new Uint8Array([0, 0, 0, 0]), new Uint8Array([0, 1, 0, 0])],
+ *   shape: [2, 2],
+ * });
+ * combineClassEvaluations([bottle]).mean.mAD; // 1
+ * ```
+ */
+export function evaluateClass(input: ClassEvaluationInput): ClassEvaluation {
+  const { className, shape, fprLimit = 0.3 } = input;
+  const where = `evaluate (class "${className}")`;
+  const pixels = checkShape(shape, where);
+  checkFprLimit(fprLimit, where);
+  const classNames = Array.from({ length: input.scores.length }, () => className);
+  const count = checkSameLength({ ...input, classNames });
+  const notes: string[] = [];
+  const labels = imageLabels({ ...input, classNames }, pixels, notes);
+  const indices = Array.from({ length: count }, (_, i) => i);
+  const metrics = classMetrics(
+    className,
+    indices.map((i) => input.scores[i]),
+    [...labels],
+    input.maps,
+    input.masks,
+    { shape, fprLimit },
+    notes,
+  );
+  return { className, metrics, notes };
+}
+
+/**
+ * Per-class evaluations (in order) to the result {@linkcode evaluate} gives for their union:
+ * the per-class metrics, the mean over classes and all notes.
+ */
+export function combineClassEvaluations(
+  evaluations: readonly ClassEvaluation[],
+): EvaluationResult {
+  if (evaluations.length === 0) throw new Error("evaluate: no test images given");
+  const classes: string[] = [];
+  const perClass: Record<string, MetricSet> = {};
+  const notes: string[] = [];
+  for (const { className, metrics, notes: classNotes } of evaluations) {
+    if (className in perClass) {
+      throw new Error(`evaluate: class "${className}" was evaluated twice`);
+    }
+    classes.push(className);
+    perClass[className] = metrics;
+    notes.push(...classNotes);
+  }
+  return { classes, perClass, mean: meanOverClasses(classes, perClass, notes), notes };
+}
+
+function classMetrics(
+  className: string,
+  scores: number[],
+  labels: number[],
+  maps: readonly Float32Array[],
+  masks: readonly Uint8Array[],
+  options: { shape: readonly [number, number]; fprLimit: number; imageIndices?: number[] },
+  notes: string[],
+): MetricSet {
+  const image = imageMetrics(scores, labels, className, notes);
+  const pixel = pixelMetrics(maps, masks, options.shape, {
+    fprLimit: options.fprLimit,
+    imageIndices: options.imageIndices,
+    where: "evaluate",
+  });
+  if (pixel.undefinedReason !== undefined) {
+    notes.push(
+      `class "${className}": P-AUROC, P-AP, P-F1max and AUPRO are NaN: ` +
+        `${pixel.undefinedReason}`,
+    );
+  }
+  const set = { ...image, ...pixel.metrics, mAD: NaN };
+  set.mAD = meanOf(MAD_COMPONENTS.map((name) => set[name]));
+  return set;
 }
 
 function checkSameLength(input: EvaluationInput): number {

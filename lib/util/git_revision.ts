@@ -4,8 +4,9 @@
  */
 
 /**
- * The commit and whether tracked files outside `results/` had uncommitted changes (a run
- * rewriting its own results does not make the code dirty); undefined outside git.
+ * The commit and whether files outside `results/` had uncommitted changes, counting untracked
+ * files that git does not ignore (a new source file not yet committed makes the code dirty; a
+ * run rewriting its own results does not); undefined outside git.
  */
 export interface GitRevision {
   commit: string;
@@ -24,7 +25,7 @@ export async function gitRevision(dir = "."): Promise<GitRevision | undefined> {
     const status = await run(
       "status",
       "--porcelain",
-      "--untracked-files=no",
+      "--untracked-files=normal",
       "--",
       ".",
       ":(exclude)results",

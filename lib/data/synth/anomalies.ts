@@ -29,6 +29,11 @@ export interface AnomalyContext {
   scene: Scene;
   size: number;
   rng: Rng;
+  /**
+   * Classes a `foreign_class` patch may come from, chosen uniformly (default: every other
+   * class of the distinct family).
+   */
+  foreignSources?: readonly SynthClass[];
 }
 
 /** What a defect drawer changed. */
@@ -361,7 +366,8 @@ function drawWornPatch(ctx: AnomalyContext): AnomalyDrawing {
  */
 function drawForeignPatch(ctx: AnomalyContext): AnomalyDrawing {
   const { rng, size, scene } = ctx;
-  const others = SYNTH_CLASSES.filter((c) => c.name !== ctx.synthClass.name);
+  const others = ctx.foreignSources ??
+    SYNTH_CLASSES.filter((c) => c.name !== ctx.synthClass.name);
   const source = pick(rng, others);
   const foreign = source.sample(rng, size).render();
   const centre: Point = ctx.synthClass.kind === "object"

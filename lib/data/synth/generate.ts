@@ -15,7 +15,8 @@
 import sharp from "sharp";
 import { basename, dirname, join, resolve } from "@std/path";
 import type { Dataset, SampleRecord, Split } from "../types.ts";
-import { getSynthClass, SYNTH_CLASS_NAMES } from "./classes.ts";
+import { nearestConfusableClass, requireConfusability } from "./confusable.ts";
+import { requireFamily, synthFamily, type SynthFamilyName } from "./family.ts";
 import { renderSynthSample } from "./sample.ts";
 import type { DefectType, SynthKind } from "./scene.ts";
 
@@ -40,10 +41,26 @@ export interface SynthOptions {
   testGoodPerClass?: number;
   /** Anomalous test images per class, spread evenly over the class's defect types. */
   testBadPerClass?: number;
-  /** Which classes to generate (default: all, see SYNTH_CLASS_NAMES). */
+  /** Which classes to generate (default: all classes of the family). */
   classes?: readonly string[];
+  /**
+   * Family of classes: "distinct" (default; the seven easy-to-tell classes) or "confusable"
+   * (eleven classes sharing low-level statistics; see confusable.ts).
+   */
+  family?: SynthFamilyName;
+  /**
+   * How alike the confusable family's classes look, in [0, 1]: 0 distinct, 1 near-duplicates
+   * (default 0; the distinct family accepts only 0). See DEFAULT_CONFUSABILITY.
+   */
+  confusability?: number;
   /** How many PNG encodes may be in flight at once (not part of the cache key). */
   concurrency?: number;
+  /**
+   * What {@link ensureSynthDataset} does when the folder holds a dataset made with other
+   * parameters: "replace" it (default; right for caches) or throw an "error" that lists what
+   * differs (right for a folder a user named). Not part of the cache key.
+   */
+  ifDifferent?: "replace" | "error";
 }
 
 /** Generation parameters as recorded in synth.json; equal parameters give identical files. */
@@ -56,6 +73,10 @@ export interface SynthParams {
   testBadPerClass: number;
   /** Class names, in registry order. */
   classes: string[];
+  /** Family of classes (absent in manifests written before families existed: "distinct"). */
+  family?: SynthFamilyName;
+  /** Confusability level (absent in older manifests: 0). */
+  confusability?: number;
 }
 
 /** One image of the generated dataset, paths relative to the dataset folder (with "/"). */
@@ -75,6 +96,8 @@ export interface SynthClassInfo {
   kind: SynthKind;
   description: string;
   defects: DefectType[];
+  /** Confusable family: the class its `foreign_class` patches come from (the nearest one). */
+  nearestClass?: string;
 }
 
 /** The contents of synth.json. */
@@ -97,7 +120,11 @@ export interface SynthDatasetInfo {
 }
 
 /** Defaults: several hundred training images over seven classes, 64x64, seed 0. */
-export const DEFAULT_SYNTH_OPTIONS: Readonly<Required<Omit<SynthOptions, "classes">>> = {
+export const DEFAULT_SYNTH_OPTIONS: Readonly<
+  Required<Omit<SynthOptions, "classes" | "ifDifferent">>
+> = {
+  family: "distinct",
+  confusability: 0,
   seed: 0,
   size: 64,
   trainPerClass: 72,
@@ -122,13 +149,17 @@ function requireInteger(name: string, value: number, lo: number, hi: number): nu
  * ```ts
  * import { resolveSynthParams } from "./generate.ts";
  * resolveSynthParams({ size: 128, classes: ["pill", "woven"] }).classes; // ["woven", "pill"]
+ * resolveSynthParams({ family: "confusable", confusability: 0.5 }).classes.length; // 11
  * ```
  */
 export function resolveSynthParams(options: SynthOptions = {}): SynthParams {
   const d = DEFAULT_SYNTH_OPTIONS;
-  const classes = options.classes ?? SYNTH_CLASS_NAMES;
+  const familyName = requireFamily(options.family ?? d.family);
+  const confusability = requireConfusability(options.confusability ?? d.confusability);
+  const family = synthFamily(familyName, confusability);
+  const classes = options.classes ?? family.classNames;
   if (classes.length === 0) throw new Error("synthetic dataset: classes must not be empty");
-  for (const name of classes) getSynthClass(name);
+  for (const name of classes) family.getClass(name);
   if (new Set(classes).size !== classes.length) {
     throw new Error(`synthetic dataset: classes contain duplicates: ${classes.join(", ")}`);
   }
@@ -155,13 +186,45 @@ export function resolveSynthParams(options: SynthOptions = {}): SynthParams {
       1e5,
     ),
     // Registry order, so that the same set of classes always gives the same parameters.
-    classes: SYNTH_CLASS_NAMES.filter((n) => classes.includes(n)),
+    classes: family.classNames.filter((n) => classes.includes(n)),
+    family: familyName,
+    confusability,
   };
+}
+
+/** The family a parameter set names (older manifests have none: distinct, level 0). */
+function familyOf(params: SynthParams): { family: SynthFamilyName; confusability: number } {
+  return { family: params.family ?? "distinct", confusability: params.confusability ?? 0 };
+}
+
+/**
+ * The parameters that differ between two parameter sets, as `name: a -> b` lines (empty when
+ * they would generate identical datasets).
+ *
+ * @example
+ * ```ts
+ * import { diffSynthParams, resolveSynthParams } from "./generate.ts";
+ * diffSynthParams(resolveSynthParams({ size: 64 }), resolveSynthParams({ size: 128 }));
+ * // ["size: 64 -> 128"]
+ * ```
+ */
+export function diffSynthParams(a: SynthParams, b: SynthParams): string[] {
+  const left = { ...a, ...familyOf(a), classes: a.classes.join(",") };
+  const right = { ...b, ...familyOf(b), classes: b.classes.join(",") };
+  const keys = [...new Set([...Object.keys(left), ...Object.keys(right)])];
+  return keys.flatMap((key) => {
+    const x = (left as Record<string, unknown>)[key];
+    const y = (right as Record<string, unknown>)[key];
+    return x === y ? [] : [`${key}: ${x} -> ${y}`];
+  });
 }
 
 /** Whether two parameter sets would generate identical datasets. */
 export function sameSynthParams(a: SynthParams, b: SynthParams): boolean {
-  return a.version === b.version && a.seed === b.seed && a.size === b.size &&
+  const fa = familyOf(a);
+  const fb = familyOf(b);
+  return fa.family === fb.family && fa.confusability === fb.confusability &&
+    a.version === b.version && a.seed === b.seed && a.size === b.size &&
     a.trainPerClass === b.trainPerClass && a.testGoodPerClass === b.testGoodPerClass &&
     a.testBadPerClass === b.testBadPerClass && a.classes.length === b.classes.length &&
     a.classes.every((c, i) => c === b.classes[i]);
@@ -183,6 +246,8 @@ function fileName(index: number): string {
 
 /** Every image of the dataset, in a fixed order: per class, train, test good, test defects. */
 function planSamples(params: SynthParams): PlannedSample[] {
+  const { family, confusability } = familyOf(params);
+  const getSynthClass = synthFamily(family, confusability).getClass;
   const plan: PlannedSample[] = [];
   for (const className of params.classes) {
     for (let i = 0; i < params.trainPerClass; i++) {
@@ -284,7 +349,13 @@ export async function generateSynthDataset(
   };
   for (const item of plan) {
     if (failure !== undefined) break;
-    const sample = renderSynthSample({ ...item, size: params.size, seed: params.seed });
+    const sample = renderSynthSample({
+      ...item,
+      size: params.size,
+      seed: params.seed,
+      family: params.family,
+      confusability: params.confusability,
+    });
     track(writePng(join(dir, item.image), sample.image, params.size, 3));
     if (item.mask) {
       if (!sample.mask) throw new Error(`synthetic dataset: no mask rendered for ${item.image}`);
@@ -308,8 +379,17 @@ export async function generateSynthDataset(
     format: SYNTH_FORMAT,
     params,
     classes: params.classes.map((name) => {
-      const c = getSynthClass(name);
-      return { name, kind: c.kind, description: c.description, defects: [...c.defects] };
+      const c = synthFamily(params.family, params.confusability).getClass(name);
+      const nearest = params.family === "confusable"
+        ? nearestConfusableClass(name, params.confusability ?? 0)
+        : undefined;
+      return {
+        name,
+        kind: c.kind,
+        description: c.description,
+        defects: [...c.defects],
+        ...(nearest ? { nearestClass: nearest } : {}),
+      };
     }),
     samples,
   };
@@ -410,6 +490,15 @@ export async function ensureSynthDataset(
   };
   const cached = await reuse();
   if (cached) return cached;
+  if (options.ifDifferent === "error") {
+    const existing = await readSynthManifest(root);
+    if (existing) {
+      throw new Error(
+        `synthetic dataset: ${root} holds a dataset made with other settings ` +
+          `(${diffSynthParams(existing.params, params).join(", ")}); refusing to replace it`,
+      );
+    }
+  }
   // A folder with a synth.json (even a stale or damaged one) was written by this generator.
   const ours = await Deno.stat(join(root, "synth.json")).then(() => true, () => false);
   if (!ours && await isNonEmptyDirectory(root)) {

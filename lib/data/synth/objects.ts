@@ -12,7 +12,7 @@ import { integer, noiseSeed, type Rng, sign, uniform } from "./sampling.ts";
 import type { DefectType, Scene, SynthClass, SynthInstance } from "./scene.ts";
 
 /** Signed distance (normalised units, negative inside) of a part, and the shading it asks for. */
-interface PartShader {
+export interface PartShader {
   /** Signed distance from point (x, y) to the part's outline. */
   distance(x: number, y: number): number;
   /** Colour of the part at (x, y), which lies inside or on the outline, into `out`. */
@@ -25,7 +25,7 @@ interface PartShader {
   shadowStrength: number;
 }
 
-function renderPart(size: number, part: PartShader): Scene {
+export function renderPart(size: number, part: PartShader): Scene {
   const image = createRgbCanvas(size, size);
   const foreground = createGrayCanvas(size, size);
   const bg = [0, 0, 0];
@@ -60,7 +60,7 @@ function renderPart(size: number, part: PartShader): Scene {
   return { image, foreground };
 }
 
-function jitterColour(rng: Rng, base: Rgb, amount: number): Rgb {
+export function jitterColour(rng: Rng, base: Rgb, amount: number): Rgb {
   const brightness = uniform(rng, 1 - amount, 1 + amount);
   return [
     base[0] * brightness * uniform(rng, 0.97, 1.03),
@@ -70,7 +70,7 @@ function jitterColour(rng: Rng, base: Rgb, amount: number): Rgb {
 }
 
 /** Mottled background: `colour` modulated by low-frequency fBm and fine grain. */
-function mottled(colour: Rgb, seed: number, amount: number, out: number[], x: number, y: number) {
+export function mottled(colour: Rgb, seed: number, amount: number, out: number[], x: number, y: number) {
   const k = 1 + amount * (fbm(x * 4, y * 4, seed, 3) - 0.5) +
     0.5 * amount * (valueNoise(x * 90, y * 90, seed ^ 0x7feb352d) - 0.5);
   out[0] = colour[0] * k;
@@ -82,14 +82,14 @@ function mottled(colour: Rgb, seed: number, amount: number, out: number[], x: nu
 // Washer: a turned steel disc with a centre bore and a ring of bolt holes.
 
 /** One bolt hole of a washer. */
-interface BoltHole {
+export interface BoltHole {
   angle: number;
   radius: number;
   filled: boolean;
 }
 
 /** Everything that determines one washer image. */
-interface WasherParams {
+export interface WasherParams {
   size: number;
   cx: number;
   cy: number;
@@ -106,7 +106,7 @@ interface WasherParams {
   lighting: Lighting;
 }
 
-const WASHER_DEFECTS: readonly DefectType[] = [
+export const WASHER_DEFECTS: readonly DefectType[] = [
   "scratch",
   "stain",
   "crack",
@@ -174,7 +174,7 @@ function renderWasher(w: WasherParams): Scene {
   });
 }
 
-function washerInstance(w: WasherParams): SynthInstance {
+export function washerInstance(w: WasherParams): SynthInstance {
   return {
     lighting: w.lighting,
     render: () => renderWasher(w),
@@ -261,7 +261,7 @@ interface ScrewParams {
   lighting: Lighting;
 }
 
-const SCREW_DEFECTS: readonly DefectType[] = [
+export const SCREW_DEFECTS: readonly DefectType[] = [
   "scratch",
   "stain",
   "missing",
@@ -394,7 +394,7 @@ export const screw: SynthClass = {
 // Pill: a cream capsule tablet with red specks and a printed mark, on a dark tray.
 
 /** A speck of colour in the pill's local frame. */
-interface Speck {
+export interface Speck {
   a: number;
   b: number;
   radius: number;
@@ -402,7 +402,7 @@ interface Speck {
 }
 
 /** Everything that determines one pill image. */
-interface PillParams {
+export interface PillParams {
   size: number;
   cx: number;
   cy: number;
@@ -410,8 +410,8 @@ interface PillParams {
   halfLength: number;
   radius: number;
   specks: Speck[];
-  /** Where the print sits in the pill's frame, and its rotation. */
-  print: { a: number; b: number; angle: number; height: number };
+  /** Where the print sits in the pill's frame, and its rotation; absent: an unprinted pill. */
+  print?: { a: number; b: number; angle: number; height: number };
   /** A broken-off end (missing part), if any: everything beyond `side * a > at` is gone. */
   cut?: { at: number; side: number };
   body: Rgb;
@@ -422,7 +422,7 @@ interface PillParams {
   lighting: Lighting;
 }
 
-const PILL_DEFECTS: readonly DefectType[] = [
+export const PILL_DEFECTS: readonly DefectType[] = [
   "scratch",
   "stain",
   "crack",
@@ -476,6 +476,7 @@ function pillDistance(p: PillParams, x: number, y: number): number {
 
 function printInk(p: PillParams, a: number, b: number): number {
   const { print } = p;
+  if (!print) return 0;
   const ca = Math.cos(print.angle);
   const sa = Math.sin(print.angle);
   // Glyph frame: gx along the pill axis, gy across it, both in units of the print height.
@@ -532,7 +533,7 @@ function renderPill(p: PillParams): Scene {
   });
 }
 
-function pillInstance(p: PillParams): SynthInstance {
+export function pillInstance(p: PillParams): SynthInstance {
   return {
     lighting: p.lighting,
     render: () => renderPill(p),
@@ -543,6 +544,7 @@ function pillInstance(p: PillParams): SynthInstance {
       return pillInstance({ ...p, cut: { at, side: sign(rng) } });
     },
     withMisplacedPart(rng: Rng): SynthInstance {
+      if (!p.print) throw new Error("an unprinted pill has no part that can be misplaced");
       return pillInstance({
         ...p,
         print: {
@@ -556,7 +558,7 @@ function pillInstance(p: PillParams): SynthInstance {
   };
 }
 
-function sampleSpecks(rng: Rng, halfLength: number, radius: number): Speck[] {
+export function sampleSpecks(rng: Rng, halfLength: number, radius: number): Speck[] {
   const count = integer(rng, 10, 26);
   const specks: Speck[] = [];
   while (specks.length < count) {

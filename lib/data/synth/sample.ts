@@ -17,7 +17,7 @@ import {
   type RgbCanvas,
   rgbToBytes,
 } from "./canvas.ts";
-import { getSynthClass } from "./classes.ts";
+import { type SynthFamilyName, synthFamily } from "./family.ts";
 import { addNoise, applyLighting, sensorNoise } from "./lighting.ts";
 import type { DefectType } from "./scene.ts";
 
@@ -33,6 +33,10 @@ export interface SynthSampleRequest {
   size: number;
   /** Dataset seed. */
   seed: number;
+  /** Family of classes (default "distinct"). */
+  family?: SynthFamilyName;
+  /** Confusability level of the confusable family, in [0, 1] (default 0). */
+  confusability?: number;
 }
 
 /** One rendered image, as 8-bit bytes ready to encode. */
@@ -87,7 +91,8 @@ export function minimumMaskPixels(size: number): number {
  */
 export function renderSynthSample(request: SynthSampleRequest): SynthSample {
   const { className, split, defect, index, size, seed } = request;
-  const synthClass = getSynthClass(className);
+  const family = synthFamily(request.family, request.confusability);
+  const synthClass = family.getClass(className);
   if (defect !== "good" && !synthClass.defects.includes(defect)) {
     throw new Error(
       `class "${className}" has no defect "${defect}"; it has: ${synthClass.defects.join(", ")}`,
@@ -106,7 +111,14 @@ export function renderSynthSample(request: SynthSampleRequest): SynthSample {
     return { size, image: rgbToBytes(normal) };
   }
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    const drawing = drawAnomaly(defect, { synthClass, instance, scene: unlit, size, rng });
+    const drawing = drawAnomaly(defect, {
+      synthClass,
+      instance,
+      scene: unlit,
+      size,
+      rng,
+      foreignSources: family.foreignSources(className),
+    });
     const changed = drawing.kind === "surface" ? drawing.image : drawing.scene.image;
     const lit = cloneRgbCanvas(changed);
     applyLighting(lit, instance.lighting);

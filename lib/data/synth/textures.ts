@@ -22,7 +22,7 @@ export const TEXTURE_DEFECTS: readonly DefectType[] = [
 ];
 
 /** Colours one pixel; `x`, `y` are pixel centres in [0, 1) units, `out` receives RGB. */
-type PixelShader = (x: number, y: number, out: number[]) => void;
+export type PixelShader = (x: number, y: number, out: number[]) => void;
 
 function renderSurface(size: number, shade: PixelShader): Scene {
   const image = createRgbCanvas(size, size);
@@ -40,7 +40,7 @@ function renderSurface(size: number, shade: PixelShader): Scene {
   return { image, foreground: createGrayCanvas(size, size, 1) };
 }
 
-function jitterColour(rng: Rng, base: Rgb, amount: number): Rgb {
+export function jitterColour(rng: Rng, base: Rgb, amount: number): Rgb {
   const brightness = uniform(rng, 1 - amount, 1 + amount);
   return [
     base[0] * brightness * uniform(rng, 0.97, 1.03),
@@ -49,8 +49,74 @@ function jitterColour(rng: Rng, base: Rgb, amount: number): Rgb {
   ];
 }
 
-function textureInstance(lighting: Lighting, size: number, shade: PixelShader): SynthInstance {
+export function textureInstance(lighting: Lighting, size: number, shade: PixelShader): SynthInstance {
   return { lighting, render: () => renderSurface(size, shade) };
+}
+
+/** Everything that determines one plain-weave image (shared by the distinct and confusable families). */
+export interface WeaveParams {
+  /** Rotation of the threads, radians. */
+  angle: number;
+  /** Thread spacing, in image widths. */
+  pitch: number;
+  /** Gap between threads, as a fraction of the pitch. */
+  gap: number;
+  /** Pattern phase. */
+  ou: number;
+  ov: number;
+  warp: Rgb;
+  weft: Rgb;
+  seed: number;
+}
+
+/** The plain-weave shader: warp over weft threads with fibres and dye blotches. */
+export function weaveShader(p: WeaveParams, size: number): PixelShader {
+  const { angle, pitch, gap, ou, ov, warp, weft, seed } = p;
+  const ca = Math.cos(angle);
+  const sa = Math.sin(angle);
+  const pitchPx = pitch * size;
+  return (x, y, out) => {
+    const cx = x - 0.5;
+    const cy = y - 0.5;
+    const u = (ca * cx + sa * cy) / pitch + ou;
+    const v = (-sa * cx + ca * cy) / pitch + ov;
+    const i = Math.floor(u);
+    const j = Math.floor(v);
+    const fu = u - i;
+    const fv = v - j;
+    const warpOnTop = ((i + j) & 1) === 0;
+    const span = 1 - 2 * gap;
+    const covWarp = clamp(Math.min(fu - gap, 1 - gap - fu) * pitchPx + 0.5, 0, 1);
+    const covWeft = clamp(Math.min(fv - gap, 1 - gap - fv) * pitchPx + 0.5, 0, 1);
+    const profWarp = Math.sin(Math.PI * clamp((fu - gap) / span, 0, 1));
+    const profWeft = Math.sin(Math.PI * clamp((fv - gap) / span, 0, 1));
+    const fibreWarp = valueNoise(u * 6, v * 1.2 + i * 3.1, seed);
+    const fibreWeft = valueNoise(u * 1.2 + j * 3.1, v * 6, seed ^ 0x1234567);
+    const jWarp = 0.9 + 0.2 * hash2(i, 7, seed);
+    const jWeft = 0.9 + 0.2 * hash2(11, j, seed);
+    const bulgeWarp = warpOnTop ? 0.72 + 0.28 * Math.sin(Math.PI * fv) : 0.62;
+    const bulgeWeft = warpOnTop ? 0.62 : 0.72 + 0.28 * Math.sin(Math.PI * fu);
+    const kWarp = (0.4 + 0.6 * Math.sqrt(profWarp)) * bulgeWarp * (0.82 + 0.36 * fibreWarp) *
+      jWarp;
+    const kWeft = (0.4 + 0.6 * Math.sqrt(profWeft)) * bulgeWeft * (0.82 + 0.36 * fibreWeft) *
+      jWeft;
+    const dye = 0.92 + 0.16 * fbm(x * 4, y * 4, seed ^ 0x2f2f2f, 3);
+    let r = warp[0] * 0.22;
+    let g = warp[1] * 0.22;
+    let b = warp[2] * 0.22;
+    // Paint the thread going under first, then the one on top of this crossing.
+    const layers: Array<[number, Rgb, number]> = warpOnTop
+      ? [[covWeft, weft, kWeft], [covWarp, warp, kWarp]]
+      : [[covWarp, warp, kWarp], [covWeft, weft, kWeft]];
+    for (const [cov, colour, k] of layers) {
+      r += (colour[0] * k - r) * cov;
+      g += (colour[1] * k - g) * cov;
+      b += (colour[2] * k - b) * cov;
+    }
+    out[0] = r * dye;
+    out[1] = g * dye;
+    out[2] = b * dye;
+  };
 }
 
 /** Plain-weave fabric: blue-grey warp over lighter weft threads, with fibres and dye blotches. */
@@ -68,54 +134,66 @@ export const woven: SynthClass = {
     const warp = jitterColour(rng, [0.25, 0.31, 0.45], 0.08);
     const weft = jitterColour(rng, [0.52, 0.55, 0.6], 0.08);
     const seed = noiseSeed(rng);
-    const ca = Math.cos(angle);
-    const sa = Math.sin(angle);
-    const pitchPx = pitch * size;
-    const shade: PixelShader = (x, y, out) => {
-      const cx = x - 0.5;
-      const cy = y - 0.5;
-      const u = (ca * cx + sa * cy) / pitch + ou;
-      const v = (-sa * cx + ca * cy) / pitch + ov;
-      const i = Math.floor(u);
-      const j = Math.floor(v);
-      const fu = u - i;
-      const fv = v - j;
-      const warpOnTop = ((i + j) & 1) === 0;
-      const span = 1 - 2 * gap;
-      const covWarp = clamp(Math.min(fu - gap, 1 - gap - fu) * pitchPx + 0.5, 0, 1);
-      const covWeft = clamp(Math.min(fv - gap, 1 - gap - fv) * pitchPx + 0.5, 0, 1);
-      const profWarp = Math.sin(Math.PI * clamp((fu - gap) / span, 0, 1));
-      const profWeft = Math.sin(Math.PI * clamp((fv - gap) / span, 0, 1));
-      const fibreWarp = valueNoise(u * 6, v * 1.2 + i * 3.1, seed);
-      const fibreWeft = valueNoise(u * 1.2 + j * 3.1, v * 6, seed ^ 0x1234567);
-      const jWarp = 0.9 + 0.2 * hash2(i, 7, seed);
-      const jWeft = 0.9 + 0.2 * hash2(11, j, seed);
-      const bulgeWarp = warpOnTop ? 0.72 + 0.28 * Math.sin(Math.PI * fv) : 0.62;
-      const bulgeWeft = warpOnTop ? 0.62 : 0.72 + 0.28 * Math.sin(Math.PI * fu);
-      const kWarp = (0.4 + 0.6 * Math.sqrt(profWarp)) * bulgeWarp * (0.82 + 0.36 * fibreWarp) *
-        jWarp;
-      const kWeft = (0.4 + 0.6 * Math.sqrt(profWeft)) * bulgeWeft * (0.82 + 0.36 * fibreWeft) *
-        jWeft;
-      const dye = 0.92 + 0.16 * fbm(x * 4, y * 4, seed ^ 0x2f2f2f, 3);
-      let r = warp[0] * 0.22;
-      let g = warp[1] * 0.22;
-      let b = warp[2] * 0.22;
-      // Paint the thread going under first, then the one on top of this crossing.
-      const layers: Array<[number, Rgb, number]> = warpOnTop
-        ? [[covWeft, weft, kWeft], [covWarp, warp, kWarp]]
-        : [[covWarp, warp, kWarp], [covWeft, weft, kWeft]];
-      for (const [cov, colour, k] of layers) {
-        r += (colour[0] * k - r) * cov;
-        g += (colour[1] * k - g) * cov;
-        b += (colour[2] * k - b) * cov;
-      }
-      out[0] = r * dye;
-      out[1] = g * dye;
-      out[2] = b * dye;
-    };
+    const shade = weaveShader({ angle, pitch, gap, ou, ov, warp, weft, seed }, size);
     return textureInstance(sampleLighting(rng), size, shade);
   },
 };
+
+/** Everything that determines one wood-grain image. */
+export interface GrainParams {
+  /** Rotation of the grain, radians (0: vertical). */
+  angle: number;
+  /** Growth rings per image width. */
+  ringFreq: number;
+  /** How much fBm distorts the rings. */
+  warpAmp: number;
+  ou: number;
+  ov: number;
+  light: Rgb;
+  dark: Rgb;
+  hasKnot: boolean;
+  knotU: number;
+  knotV: number;
+  knotR: number;
+  seed: number;
+}
+
+/** The wood-grain shader: early wood, late-wood rings distorted by fBm, streaks, pores, knots. */
+export function grainShader(p: GrainParams): PixelShader {
+  const { angle, ringFreq, warpAmp, ou, ov, light, dark, hasKnot, knotU, knotV, knotR, seed } =
+    p;
+  const ca = Math.cos(angle);
+  const sa = Math.sin(angle);
+  return (x, y, out) => {
+    const cx = x - 0.5;
+    const cy = y - 0.5;
+    // u runs along the grain (vertical), v across it.
+    const u = -sa * cx + ca * cy;
+    const v = ca * cx + sa * cy;
+    const warp = fbm(u * 1.5 + ou, v * 2.5 + ov, seed, 4) - 0.5;
+    let ring = (v + warp * warpAmp) * ringFreq + ov;
+    let knot = 0;
+    if (hasKnot) {
+      const du = (u - knotU) / (2.6 * knotR);
+      const dv = (v - knotV) / knotR;
+      const d2 = du * du + dv * dv;
+      ring += 1.8 * Math.exp(-d2 * 0.5);
+      knot = Math.exp(-d2 * 2.5);
+    }
+    const f = ring - Math.floor(ring);
+    const late = smoothstep(0.5, 0.8, f) * (1 - smoothstep(0.88, 1, f));
+    const streak = valueNoise(u * 5 + ou, v * 140, seed ^ 0x51ed270b);
+    const pore = smoothstep(0.72, 0.9, valueNoise(u * 30, v * 260, seed ^ 0x3c6ef372));
+    const blotch = fbm(u * 3, v * 5, seed ^ 0x7f4a7c15, 3);
+    const tone = clamp(
+      0.62 * late + 0.35 * (streak - 0.5) + 0.4 * (blotch - 0.5) + 0.3 * pore + 0.9 * knot +
+        0.15,
+      0,
+      1,
+    );
+    for (let c = 0; c < 3; c++) out[c] = light[c] + (dark[c] - light[c]) * tone;
+  };
+}
 
 /** Wood: honey-coloured early wood, dark late-wood rings distorted by fBm, fine streaks, knots. */
 export const grain: SynthClass = {
@@ -136,37 +214,20 @@ export const grain: SynthClass = {
     const knotV = uniform(rng, 0.2, 0.8) - 0.5;
     const knotR = uniform(rng, 0.03, 0.055);
     const seed = noiseSeed(rng);
-    const ca = Math.cos(angle);
-    const sa = Math.sin(angle);
-    const shade: PixelShader = (x, y, out) => {
-      const cx = x - 0.5;
-      const cy = y - 0.5;
-      // u runs along the grain (vertical), v across it.
-      const u = -sa * cx + ca * cy;
-      const v = ca * cx + sa * cy;
-      const warp = fbm(u * 1.5 + ou, v * 2.5 + ov, seed, 4) - 0.5;
-      let ring = (v + warp * warpAmp) * ringFreq + ov;
-      let knot = 0;
-      if (hasKnot) {
-        const du = (u - knotU) / (2.6 * knotR);
-        const dv = (v - knotV) / knotR;
-        const d2 = du * du + dv * dv;
-        ring += 1.8 * Math.exp(-d2 * 0.5);
-        knot = Math.exp(-d2 * 2.5);
-      }
-      const f = ring - Math.floor(ring);
-      const late = smoothstep(0.5, 0.8, f) * (1 - smoothstep(0.88, 1, f));
-      const streak = valueNoise(u * 5 + ou, v * 140, seed ^ 0x51ed270b);
-      const pore = smoothstep(0.72, 0.9, valueNoise(u * 30, v * 260, seed ^ 0x3c6ef372));
-      const blotch = fbm(u * 3, v * 5, seed ^ 0x7f4a7c15, 3);
-      const tone = clamp(
-        0.62 * late + 0.35 * (streak - 0.5) + 0.4 * (blotch - 0.5) + 0.3 * pore + 0.9 * knot +
-          0.15,
-        0,
-        1,
-      );
-      for (let c = 0; c < 3; c++) out[c] = light[c] + (dark[c] - light[c]) * tone;
-    };
+    const shade = grainShader({
+      angle,
+      ringFreq,
+      warpAmp,
+      ou,
+      ov,
+      light,
+      dark,
+      hasKnot,
+      knotU,
+      knotV,
+      knotR,
+      seed,
+    });
     return textureInstance(sampleLighting(rng), size, shade);
   },
 };

@@ -14,6 +14,7 @@ import type {
   ParameterGroup,
   Prediction,
   PredictOptions,
+  ReconstructedFeatures,
   TrainBatch,
 } from "../types.ts";
 import { maxScores, rdAnomalyMap } from "./anomaly_map.ts";
@@ -136,6 +137,13 @@ export class ReverseDistillation implements AnomalyMethod {
       const decoder = applyDecoder(this.#decoder, embedding, false);
       return { encoder, decoder, embedding };
     });
+  }
+
+  /** The frozen encoder maps (target) and their eval-mode reconstruction (for the analysis). */
+  reconstructedFeatures(images: tf.Tensor4D, options: PredictOptions = {}): ReconstructedFeatures {
+    const { encoder, decoder, embedding } = this.reconstruct(images, options);
+    embedding.dispose();
+    return { target: encoder, reconstruction: decoder };
   }
 
   /** Eval-mode pooled bottleneck embedding [B, 2·c3] (the feature global CL clusters). */

@@ -1,0 +1,104 @@
+/**
+ * One RD + CCL training step at real size: WideResNet-50-2 (random weights), 256 x 256 images,
+ * batch 16 by default, on wasm unless `--backend` says otherwise. Prints the step times, the
+ * wasm heap's high-water mark, TF.js's peak tensor bytes during a step and the process RSS, as
+ * one JSON line. Not a `deno bench` file: one step takes tens of seconds on a CPU.
+ *
+ * ```sh
+ * deno run -A bench/big_step.ts [--batch 16] [--size 256] [--steps 2] [--backend wasm]
+ *   [--backbone wide_resnet50_2:random] [--window 3] [--no-ccl]
+ * ```
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import { parseArgs } from "@std/cli";
+import { selectBackend } from "../lib/backend/select_backend.ts";
+import { loadBackbone } from "../lib/backbones/registry.ts";
+import { cclObjective } from "../lib/ccl/ccl_objective.ts";
+import { methodObjective } from "../lib/methods/objective.ts";
+import { createMethod } from "../lib/methods/registry.ts";
+import { createTrainer } from "../lib/methods/trainer.ts";
+import { mulberry32, randomNormal } from "../lib/util/random.ts";
+
+const args = parseArgs(Deno.args, {
+  string: ["backend", "backbone"],
+  boolean: ["ccl"],
+  default: {
+    batch: 16,
+    size: 256,
+    steps: 2,
+    window: 3,
+    backend: "wasm",
+    backbone: "wide_resnet50_2:random",
+    ccl: true,
+  },
+  negatable: ["ccl"],
+});
+const batch = Number(args.batch);
+const size = Number(args.size);
+const steps = Number(args.steps);
+const window = Number(args.window);
+for (const [name, value] of [["batch", batch], ["size", size], ["steps", steps]] as const) {
+  if (!Number.isInteger(value) || value < 1) {
+    throw new Error(`bench/big_step.ts: --${name} must be a positive integer, got ${value}`);
+  }
+}
+
+const backend = await selectBackend({ requested: args.backend, log: false });
+const backbone = await loadBackbone(args.backbone);
+const rng = mulberry32(1);
+const values = () => Float32Array.from({ length: batch * size * size * 3 }, () => randomNormal(rng));
+const images = tf.tensor4d(values(), [batch, size, size, 3]);
+const augmented = tf.tensor4d(values(), [batch, size, size, 3]);
+const classIds = Int32Array.from({ length: batch }, (_, i) => i % 4);
+const method = createMethod("rd", backbone, {}, 0);
+const ccl = args.ccl ? cclObjective(method, { window }, 0) : undefined;
+const objective = ccl ?? methodObjective(method);
+const trainer = createTrainer(objective, { clipNorm: 5 });
+
+/** The wasm module's linear memory never shrinks: its size is the heap's high-water mark. */
+function wasmHeapBytes(): number | undefined {
+  const wasm = (tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } }).wasm;
+  return wasm?.HEAPU8?.byteLength;
+}
+
+const stepSeconds: number[] = [];
+let peakTensorBytes = 0;
+let losses: Record<string, number> = {};
+for (let step = 0; step < steps; step++) {
+  objective.beginStep?.(step);
+  const started = performance.now();
+  if (step === steps - 1 && steps > 1) {
+    // The last step is profiled for its peak tensor bytes (profiling slows it a little, so
+    // its time is not counted).
+    const profile = await tf.profile(async () => {
+      losses = await trainer.step({ images, augmented, classIds });
+    });
+    peakTensorBytes = profile.peakBytes;
+  } else {
+    losses = await trainer.step({ images, augmented, classIds });
+    stepSeconds.push((performance.now() - started) / 1000);
+  }
+}
+const heap = wasmHeapBytes();
+const mib = (bytes: number | undefined) =>
+  bytes === undefined ? null : Math.round(bytes / 2 ** 20);
+console.log(JSON.stringify({
+  step: `RD${args.ccl ? " + CCL" : ""} train step`,
+  backbone: backbone.name,
+  backend: backend.name,
+  batch,
+  size,
+  window: args.ccl ? window : null,
+  stepSeconds: stepSeconds.map((s) => Number(s.toFixed(2))),
+  peakTensorMiB: mib(peakTensorBytes),
+  wasmHeapMiB: mib(heap),
+  rssMiB: mib(Deno.memoryUsage().rss),
+  losses,
+  tensorsAfter: tf.memory().numTensors,
+}));
+trainer.dispose();
+ccl?.dispose();
+method.dispose();
+tf.dispose([images, augmented]);
+backbone.dispose();

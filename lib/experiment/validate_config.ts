@@ -1,0 +1,117 @@
+/**
+ * Checks of a whole experiment config that need the plug-in registries: the method and its
+ * options, the backbone spec, the CCL options, the backend, the label source, and unknown keys.
+ * They run before any dataset is read or backbone loaded, so a typo costs nothing.
+ * @module
+ */
+import { BACKEND_PREFERENCE } from "../backend/select_backend.ts";
+import { parseBackboneSpec } from "../backbones/registry.ts";
+import { resolveCCLConfig } from "../ccl/config.ts";
+import { METHOD_NAMES } from "../methods/registry.ts";
+import { resolveRDConfig } from "../methods/rd/config.ts";
+import type { DataConfig, ExperimentConfig } from "./config.ts";
+
+/** Every key of the `data` section; the type makes a new `DataConfig` field a compile error here. */
+const DATA_KEYS: Record<keyof Required<DataConfig>, true> = {
+  root: true,
+  classes: true,
+  cacheDir: true,
+  syntheticSeed: true,
+};
+
+/** The keys a config (file or object) may have at the top level and in `data`. */
+export function knownConfigKeys(defaults: ExperimentConfig): { top: string[]; data: string[] } {
+  return { top: Object.keys(defaults), data: Object.keys(DATA_KEYS) };
+}
+
+/**
+ * Problems with the shape of a partial config: not an object, unknown keys at the top level or
+ * in `data` (a misspelled key would otherwise be ignored and its default used silently).
+ */
+export function configShapeProblems(value: unknown, defaults: ExperimentConfig): string[] {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    return [`a config must be a JSON object, got ${describe(value)}`];
+  }
+  const known = knownConfigKeys(defaults);
+  const problems = Object.keys(value)
+    .filter((key) => !known.top.includes(key))
+    .map((key) => `unknown key "${key}" (known: ${known.top.join(", ")})`);
+  const data = (value as { data?: unknown }).data;
+  if (data !== undefined) {
+    if (data === null || typeof data !== "object" || Array.isArray(data)) {
+      problems.push(`"data" must be an object, got ${describe(data)}`);
+    } else {
+      for (const key of Object.keys(data)) {
+        if (!known.data.includes(key)) {
+          problems.push(`unknown key "data.${key}" (known: ${known.data.join(", ")})`);
+        }
+      }
+    }
+  }
+  return problems;
+}
+
+/**
+ * Problems a resolved config has with the plug-ins it names: unknown method or method option,
+ * unknown backbone or a missing weight file, invalid CCL options, unknown backend, pseudo-labels
+ * without CCL or a missing label file.
+ */
+export function pluginProblems(config: ExperimentConfig): string[] {
+  const problems: string[] = [];
+  const attempt = (check: () => void) => {
+    try {
+      check();
+    } catch (e) {
+      problems.push(e instanceof Error ? e.message : String(e));
+    }
+  };
+  let architecture: string | undefined;
+  attempt(() => {
+    const spec = parseBackboneSpec(String(config.backbone));
+    architecture = spec.architecture;
+    if (spec.weights.kind === "file" && !fileExists(spec.weights.path)) {
+      throw new Error(`backbone weight file does not exist: ${spec.weights.path}`);
+    }
+  });
+  if (!(METHOD_NAMES as readonly string[]).includes(config.method)) {
+    problems.push(`unknown method "${config.method}" (known: ${METHOD_NAMES.join(", ")})`);
+  } else if (config.method === "rd") {
+    attempt(() =>
+      resolveRDConfig(architecture ?? "small_resnet", {
+        ...config.methodOptions,
+        learningRate: config.learningRate,
+      })
+    );
+  }
+  if (config.ccl !== null) attempt(() => resolveCCLConfig(config.ccl ?? {}, "ccl"));
+  const backends: readonly string[] = ["auto", ...BACKEND_PREFERENCE];
+  if (!backends.includes(config.backend)) {
+    problems.push(`unknown backend "${config.backend}" (known: ${backends.join(", ")})`);
+  }
+  if (config.labels !== "class" && typeof config.labels?.pseudoLabels === "string") {
+    if (config.ccl === null) {
+      problems.push(
+        "pseudo-labels are CCL's supervision, but CCL is off: add --ccl (or \"ccl\": {}) " +
+          "or drop --pseudo-labels",
+      );
+    }
+    if (!fileExists(config.labels.pseudoLabels)) {
+      problems.push(`pseudo-label file does not exist: ${config.labels.pseudoLabels}`);
+    }
+  }
+  return problems;
+}
+
+function fileExists(path: string): boolean {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
+}
+
+function describe(value: unknown): string {
+  if (Array.isArray(value)) return "an array";
+  if (value === null) return "null";
+  return typeof value === "object" ? "an object" : `${typeof value} ${JSON.stringify(value)}`;
+}
