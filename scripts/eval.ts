@@ -3,6 +3,7 @@
  * @module
  */
 import { parseArgs } from "@std/cli";
+import { joinFlagValues } from "../lib/experiment/cli.ts";
 import { evaluateRun } from "../lib/experiment/evaluate_run.ts";
 import { metricsTable } from "../lib/experiment/results_table.ts";
 
@@ -15,8 +16,9 @@ under, or if the dataset's classes or test set differ from those the run used
 (results/NAME/dataset.json). --batch-size is accepted for --batch; -h is --help.`;
 
 if (import.meta.main) {
-  const flags = parseArgs(Deno.args, {
-    string: ["run", "backend", "data", "batch"],
+  const valueFlags = ["run", "backend", "data", "batch"];
+  const flags = parseArgs(joinFlagValues(Deno.args, valueFlags), {
+    string: valueFlags,
     boolean: ["help"],
     alias: { h: "help", "batch-size": "batch" },
     unknown: (arg: string) => {
@@ -24,6 +26,12 @@ if (import.meta.main) {
       Deno.exit(2);
     },
   });
+  for (const name of valueFlags) {
+    if (flags[name] === "") {
+      console.error(`error: --${name} needs a value (see --help)`);
+      Deno.exit(2);
+    }
+  }
   if (flags.help || !flags.run) {
     console.log(HELP);
     Deno.exit(flags.help ? 0 : 2);

@@ -5,16 +5,16 @@
 import { parseArgs } from "@std/cli";
 import {
   collectGrid,
-  EXECUTOR_NAMES,
   type Executor,
+  EXECUTOR_NAMES,
   type ExecutorName,
   gridStatus,
   loadGridPlan,
   localExecutor,
   readSlurmJobs,
   type RunStatus,
-  type SlurmSettings,
   slurmExecutor,
+  type SlurmSettings,
   submitGrid,
   summaryMarkdown,
 } from "../lib/grid/mod.ts";
@@ -84,7 +84,9 @@ async function main(args: string[]): Promise<number> {
     if (value === undefined) continue;
     if (NUMERIC_SLURM.has(flag)) {
       const n = Number(value);
-      if (!Number.isInteger(n) || n < 0) throw new Error(`--${flag} expects an integer >= 0, got ${value}`);
+      if (!Number.isInteger(n) || n < 0) {
+        throw new Error(`--${flag} expects an integer >= 0, got ${value}`);
+      }
       (slurm as Record<string, unknown>)[key] = n;
     } else {
       (slurm as Record<string, unknown>)[key] = value;
@@ -100,7 +102,8 @@ async function main(args: string[]): Promise<number> {
     throw new Error(`--executor must be ${EXECUTOR_NAMES.join(" or ")}, got ${requested}`);
   }
   const submitted = (await readSlurmJobs(plan)).submissions.length > 0;
-  const name = (requested ?? (action !== "submit" && submitted ? "slurm" : "local")) as ExecutorName;
+  const name =
+    (requested ?? (action !== "submit" && submitted ? "slurm" : "local")) as ExecutorName;
   const executor: Executor = name === "slurm" ? slurmExecutor() : localExecutor({ workers });
 
   if (action === "submit") {
@@ -112,7 +115,9 @@ async function main(args: string[]): Promise<number> {
     const { summary, files } = await collectGrid(plan, executor);
     console.log(summaryMarkdown(summary));
     console.error(
-      `wrote ${files.markdown}, ${files.json}${files.plot ? `, ${files.plot}` : " (no plot: no run done)"}`,
+      `wrote ${files.markdown}, ${files.json}${
+        files.plot ? `, ${files.plot}` : " (no plot: no run done)"
+      }`,
     );
     return 0;
   }

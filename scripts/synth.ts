@@ -44,7 +44,9 @@ Options:
   --train-per-class N        normal training images per class (default ${DEFAULT_SYNTH_OPTIONS.trainPerClass})
   --test-good-per-class N    normal test images per class (default ${DEFAULT_SYNTH_OPTIONS.testGoodPerClass})
   --test-bad-per-class N     anomalous test images per class (default ${DEFAULT_SYNTH_OPTIONS.testBadPerClass})
-  --classes a,b              subset of the family's classes; distinct: ${SYNTH_CLASS_NAMES.join(", ")};
+  --classes a,b              subset of the family's classes; distinct: ${
+  SYNTH_CLASS_NAMES.join(", ")
+};
                              confusable: ${CONFUSABLE_CLASS_NAMES.join(", ")}
   --force                    regenerate even if a matching dataset exists, and replace a
                              dataset made with other settings
@@ -158,9 +160,10 @@ async function main(args: string[]): Promise<number> {
   const { params, samples } = info.manifest;
   const anomalous = samples.filter((s) => s.defect !== "good").length;
   const train = samples.filter((s) => s.split === "train").length;
-  const level = params.family === "confusable" ? ` at confusability ${params.confusability}` : "";
+  const familyName = params.family ?? "distinct";
+  const level = familyName === "confusable" ? ` at confusability ${params.confusability}` : "";
   console.log(
-    `${info.generated ? "generated" : "reused"} ${info.root}: ${params.family} family${level}, ` +
+    `${info.generated ? "generated" : "reused"} ${info.root}: ${familyName} family${level}, ` +
       `${params.classes.length} classes, ` +
       `${params.size}x${params.size}, seed ${params.seed}, ${train} train, ` +
       `${samples.length - train - anomalous} test good, ${anomalous} test anomalous (${seconds} s)`,

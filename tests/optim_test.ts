@@ -11,6 +11,9 @@ import {
   type OptimizerSpec,
 } from "../lib/optim/mod.ts";
 import { ADAM_UPDATE_KERNEL } from "../lib/backend/wasm_adam.ts";
+import { simdAdamFor } from "../lib/backend/wasm_adam_simd.ts";
+import { sleb, uleb } from "../lib/backend/wasm_module_builder.ts";
+import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { mulberry32, randomNormal } from "../lib/util/random.ts";
 
 function seeded(n: number, seed: number, scale = 1): Float32Array {
@@ -79,6 +82,10 @@ Deno.test("adam: ours equals tf.train.adam bit for bit on cpu and wasm (fused)",
   for (const backend of ["cpu", "wasm"]) {
     await use(backend);
     assertEquals(hasFusedAdam(), backend === "wasm");
+    if (backend === "wasm") {
+      // The SIMD body (not only the scalar fallback) is what these numbers come from.
+      assert(simdAdamFor(tf.backend() as BackendWasm) !== undefined, "SIMD Adam available");
+    }
     const reference = runSteps(5, () => {
       const o = tf.train.adam(0.01, 0.5, 0.999, 1e-8);
       return {
@@ -267,4 +274,13 @@ Deno.test("fused kernel: falls back to the composite for mismatched gradient sha
   const b = adamUpdateComposite(x, m, v, g, attrs);
   assertEquals(a.x.dataSync(), b.x.dataSync());
   tf.dispose([x, m, v, g, a.x, a.m, a.v, b.x, b.m, b.v]);
+});
+
+Deno.test("wasm module builder: LEB128 encodings", () => {
+  assertEquals(uleb(0), [0]);
+  assertEquals(uleb(624485), [0xe5, 0x8e, 0x26]);
+  assertEquals(sleb(-1), [0x7f]);
+  assertEquals(sleb(16), [0x10]);
+  assertEquals(sleb(64), [0xc0, 0x00]);
+  assertEquals(sleb(-123456), [0xc0, 0xbb, 0x78]);
 });

@@ -61,7 +61,10 @@ Deno.test("confusable family: 8-12 classes, MVTec layout, every defect type, mas
     for (const s of manifest.samples) {
       assert(s.image.startsWith(`${s.className}/${s.split}/${s.defect}/`), s.image);
       if (s.defect === "good") continue;
-      assertEquals(s.mask, s.image.replace("/test/", "/ground_truth/").replace(".png", "_mask.png"));
+      assertEquals(
+        s.mask,
+        s.image.replace("/test/", "/ground_truth/").replace(".png", "_mask.png"),
+      );
     }
   } finally {
     await Deno.remove(root, { recursive: true });
@@ -286,7 +289,10 @@ Deno.test("scripts/synth.ts: --family, --confusability, V-measure, and --force",
     assertEquals(forced.code, 0, forced.stderr);
     assert(forced.stdout.startsWith("generated"), forced.stdout);
     assert(!forced.stdout.includes("V-measure"), forced.stdout);
-    assertEquals(JSON.parse(await Deno.readTextFile(join(out, "synth.json"))).params.confusability, 0.9);
+    assertEquals(
+      JSON.parse(await Deno.readTextFile(join(out, "synth.json"))).params.confusability,
+      0.9,
+    );
 
     const defaultLevel = await run(
       "--out",

@@ -25,8 +25,8 @@ async function copyTree(from: string, to: string): Promise<void> {
   }
 }
 
-/** A two-class synthetic dataset and one trained 1-epoch joint run on it (made once). */
-const fixture = (async () => {
+/** A two-class synthetic dataset (made once). */
+const dataFixture = (async () => {
   const dir = await Deno.makeTempDir({ prefix: "ccl_ad_trust_runner_" });
   const data = join(dir, "synth");
   await ensureSynthDataset(data, {
@@ -45,18 +45,36 @@ const fixture = (async () => {
     backend: "wasm",
     seed: 3,
   };
-  const results = join(dir, "results");
-  const result = await runExperiment(config, { ...quiet, resultsDir: results });
-  return { dir, data, config, results, run: join(results, "tiny"), result };
+  return { dir, data, config };
 })();
+
+/** One trained 1-epoch joint run on the dataset (made once, when a test first needs it). */
+let runFixture: Promise<{ results: string; run: string; result: RunResult }> | undefined;
+
+async function fixture() {
+  const { dir, data, config } = await dataFixture;
+  runFixture ??= (async () => {
+    const results = join(dir, "results");
+    const result = await runExperiment(config, { ...quiet, resultsDir: results });
+    return { results, run: join(results, "tiny"), result };
+  })();
+  return { dir, data, config, ...await runFixture };
+}
+
+/** A fresh copy of the dataset, to change without harm. */
+async function dataCopy(tag: string): Promise<string> {
+  const { dir, data } = await dataFixture;
+  const copy = join(dir, `${tag}-data`);
+  await copyTree(data, copy);
+  return copy;
+}
 
 /** A fresh copy of the trained run folder and of the dataset, to change without harm. */
 async function copies(tag: string): Promise<{ run: string; data: string }> {
-  const { dir, run, data } = await fixture;
-  const copy = { run: join(dir, `${tag}-results`, "tiny"), data: join(dir, `${tag}-data`) };
-  await copyTree(run, copy.run);
-  await copyTree(data, copy.data);
-  return copy;
+  const { dir, run } = await fixture();
+  const copy = join(dir, `${tag}-results`, "tiny");
+  await copyTree(run, copy);
+  return { run: copy, data: await dataCopy(tag) };
 }
 
 async function snapshot(dir: string): Promise<Record<string, string>> {
@@ -68,7 +86,7 @@ async function snapshot(dir: string): Promise<Record<string, string>> {
 }
 
 Deno.test("a refused run (same name, no --resume) writes nothing", async () => {
-  const { config, results, run } = await fixture;
+  const { config, results, run } = await fixture();
   const before = await snapshot(run);
   await assertRejects(
     () =>
@@ -83,16 +101,16 @@ Deno.test("a refused run (same name, no --resume) writes nothing", async () => {
 });
 
 Deno.test("resuming under another config says what changed", async () => {
-  const { config, results } = await fixture;
+  const { config, results } = await fixture();
   await assertRejects(
     () =>
-      runExperiment({ ...config, learningRate: 1e-3 }, {
+      runExperiment({ ...config, batchSize: 2 }, {
         ...quiet,
         resultsDir: results,
         resume: true,
       }),
     Error,
-    "learningRate: 0.005 -> 0.001",
+    "batchSize: 4 -> 2",
   );
 });
 
@@ -100,12 +118,12 @@ Deno.test("eval refuses a config.json changed after training", async () => {
   const { run } = await copies("config");
   const path = join(run, "config.json");
   const saved = JSON.parse(await Deno.readTextFile(path));
-  await Deno.writeTextFile(path, JSON.stringify({ ...saved, learningRate: 1e-3 }));
+  await Deno.writeTextFile(path, JSON.stringify({ ...saved, batchSize: 2 }));
   await assertRejects(() => evaluateRun(run, quiet), Error, "trained under another config");
 });
 
 Deno.test("eval checks the dataset: moved is fine; changed test set or classes are refused", async () => {
-  const { result } = await fixture;
+  const { result } = await fixture();
   const { run, data } = await copies("dataset");
   // The same files elsewhere: paths are compared relative to the dataset root.
   const moved = await evaluateRun(run, { ...quiet, overrides: { data: { root: data } } });
@@ -131,7 +149,7 @@ Deno.test("eval checks the dataset: moved is fine; changed test set or classes a
 });
 
 Deno.test("a resumed run removes temporaries left by a killed write, then finishes", async () => {
-  const { config } = await fixture;
+  const { config } = await fixture();
   const { run } = await copies("temps");
   const stale = [
     join(run, "checkpoints", "joint.safetensors.4242.0123abcd.tmp"),
@@ -150,8 +168,8 @@ Deno.test("a resumed run removes temporaries left by a killed write, then finish
 });
 
 Deno.test("a joint run where a class has no normal test images is refused up front", async () => {
-  const { config, dir } = await fixture;
-  const { data } = await copies("no-normals");
+  const { config, dir } = await dataFixture;
+  const data = await dataCopy("no-normals");
   await Deno.remove(join(data, "woven/test/good"), { recursive: true });
   const results = join(dir, "no-normals-out");
   await assertRejects(
@@ -163,8 +181,8 @@ Deno.test("a joint run where a class has no normal test images is refused up fro
 });
 
 Deno.test("a damaged test image fails before training, naming the file", async () => {
-  const { config, dir } = await fixture;
-  const { data } = await copies("damaged");
+  const { config, dir } = await dataFixture;
+  const data = await dataCopy("damaged");
   const folder = join(data, "pill/test/good");
   const name = [...Deno.readDirSync(folder)].map((e) => e.name).sort()[0];
   await truncateFile(join(folder, name), 0.5);
@@ -178,7 +196,7 @@ Deno.test("a damaged test image fails before training, naming the file", async (
 });
 
 Deno.test("metrics.json records the dataset's fingerprint; paths inside the repo are relative", async () => {
-  const { run, data } = await fixture;
+  const { run, data } = await fixture();
   const saved: RunResult = JSON.parse(await Deno.readTextFile(join(run, "metrics.json")));
   const fp = saved.dataset.fingerprint;
   assertEquals(fp.classes, ["pill", "woven"]);

@@ -280,10 +280,16 @@ export function confusionCharts(analysis: ConfusionAnalysis): Record<string, Veg
     });
   }
   const c = analysis.clustering;
+  // Columns in the order of the classes they map to, so agreement lies on the diagonal.
+  const rank = (k: number) => {
+    const name = c.clusterToClass[k];
+    return name === null ? c.classes.length + k : c.classes.indexOf(name);
+  };
+  const order = c.clusterToClass.map((_, k) => k).sort((a, b) => rank(a) - rank(b));
   charts.cluster_confusion = heatmapChart(
     c.classes,
-    c.clusterToClass.map((name, k) => `k${k} → ${name ?? "-"}`),
-    c.confusion,
+    order.map((k) => `k${k} → ${c.clusterToClass[k] ?? "-"}`),
+    c.confusion.map((row) => order.map((k) => row[k])),
     {
       title: `Class x k-means cluster: ${label}, V-measure ${c.vMeasure.toFixed(3)}, ` +
         `ARI ${c.ari.toFixed(3)}`,

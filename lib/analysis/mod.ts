@@ -15,3 +15,5 @@ export * from "./model_features.ts";
 export * from "./metric_deltas.ts";
 export * from "./trained_run.ts";
 export * from "./confusion_analysis.ts";
+export * from "./run_overlays.ts";
+export * from "./demo_plots.ts";

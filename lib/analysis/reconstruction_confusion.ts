@@ -200,14 +200,31 @@ export function partPrototypes(
   };
 }
 
-/** Mean over scales (those with cells) of the mean over cells of the distance to the nearest part. */
+/**
+ * Positions a scale needs inside a region to count: at coarser scales a small region holds one
+ * or two positions whose receptive fields are mostly the host around it (measured on the
+ * synthetic `foreign_class` patches: the encoder's own features then point to the host).
+ */
+export const MIN_REGION_CELLS = 8;
+
+/**
+ * Per class: the mean over the region's positions of the cosine distance to the class's nearest
+ * part, averaged over the scales with at least {@linkcode MIN_REGION_CELLS} positions (the
+ * finest scale with any, if none has that many); NaN if the region has no position at all.
+ */
 export function regionDistances(cells: RegionCells, prototypes: PartPrototypes): number[] {
+  const counts = cells.map((list) => list?.length ?? 0);
+  let use = counts.map((n) => n >= MIN_REGION_CELLS);
+  if (!use.some((u) => u)) {
+    const finest = counts.findIndex((n) => n > 0);
+    use = counts.map((_, s) => s === finest);
+  }
   return prototypes.parts.map((perScale) => {
     let sum = 0;
     let scales = 0;
     perScale.forEach((centroids, s) => {
       const list = cells[s] ?? [];
-      if (list.length === 0) return;
+      if (!use[s] || list.length === 0) return;
       let mean = 0;
       for (const cell of list) {
         let best = Infinity;

@@ -4,3 +4,4 @@
  */
 export * from "./select_backend.ts";
 export { registerWasmConvGradients } from "./wasm_conv_grads.ts";
+export { ADAM_UPDATE_KERNEL, registerWasmAdam } from "./wasm_adam.ts";

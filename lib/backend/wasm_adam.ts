@@ -12,6 +12,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import "@tensorflow/tfjs-backend-wasm";
+import { type AdamScalars, runSimdAdam, simdAdamFor } from "./wasm_adam_simd.ts";
 
 /** The name of the fused kernel (registered for `wasm` only). */
 export const ADAM_UPDATE_KERNEL = "CclAdamUpdate";
@@ -45,6 +46,24 @@ export interface AdamUpdateInputs {
 
 const f = Math.fround;
 
+/** The update's scalars rounded to float32 as TF.js rounds numbers it turns into tensors. */
+export function adamScalars(a: AdamUpdateAttrs): AdamScalars {
+  return {
+    b1: f(a.beta1),
+    b2: f(a.beta2),
+    c1: f(1 - a.beta1),
+    c2: f(1 - a.beta2),
+    bc1: f(a.oneMinusBeta1Power),
+    bc2: f(a.oneMinusBeta2Power),
+    eps: f(a.epsilon),
+    negLr: f(-a.learningRate),
+    wd: f(a.weightDecay),
+    shrink: f(1 - a.learningRate * a.weightDecay),
+    l2: !a.decoupled && a.weightDecay !== 0,
+    decay: a.decoupled && a.weightDecay !== 0,
+  };
+}
+
 /**
  * The update on plain arrays, in place of nothing: writes x', m', v' into the `out*` arrays.
  * Exported for the tests and for backends whose data lives in JavaScript memory.
@@ -59,14 +78,7 @@ export function adamUpdateArrays(
   outV: Float32Array,
   a: AdamUpdateAttrs,
 ): void {
-  const b1 = f(a.beta1), b2 = f(a.beta2);
-  const c1 = f(1 - a.beta1), c2 = f(1 - a.beta2);
-  const bc1 = f(a.oneMinusBeta1Power), bc2 = f(a.oneMinusBeta2Power);
-  const eps = f(a.epsilon), negLr = f(-a.learningRate);
-  const wd = f(a.weightDecay);
-  const shrink = f(1 - a.learningRate * a.weightDecay);
-  const l2 = !a.decoupled && a.weightDecay !== 0;
-  const decay = a.decoupled && a.weightDecay !== 0;
+  const { b1, b2, c1, c2, bc1, bc2, eps, negLr, wd, shrink, l2, decay } = adamScalars(a);
   const n = x.length;
   for (let i = 0; i < n; i++) {
     let xi = x[i];
@@ -107,18 +119,43 @@ export function adamUpdateWasm(
   const { backend } = args;
   const shape = inputs.x.shape;
   const outs = [0, 1, 2].map(() => backend.makeOutput(shape, "float32"));
-  // Views after every allocation: growing the heap detaches earlier views.
-  const view = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
-  adamUpdateArrays(
-    view(inputs.x),
-    view(inputs.m),
-    view(inputs.v),
-    view(inputs.g),
-    view(outs[0]),
-    view(outs[1]),
-    view(outs[2]),
-    args.attrs as unknown as AdamUpdateAttrs,
-  );
+  const attrs = args.attrs as unknown as AdamUpdateAttrs;
+  const n = shape.reduce((s, d) => s * d, 1);
+  // The SIMD function takes whole groups of four; the scalar loop does the rest.
+  const simd = simdAdamFor(backend);
+  const done = simd === undefined ? 0 : n - (n % 4);
+  if (simd !== undefined && done > 0) {
+    const at = (t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId)!.memoryOffset;
+    runSimdAdam(
+      simd,
+      {
+        x: at(inputs.x),
+        m: at(inputs.m),
+        v: at(inputs.v),
+        g: at(inputs.g),
+        outX: at(outs[0]),
+        outM: at(outs[1]),
+        outV: at(outs[2]),
+      },
+      done,
+      adamScalars(attrs),
+    );
+  }
+  if (done < n) {
+    // Views after every allocation: growing the heap detaches earlier views.
+    const view = (t: tf.TensorInfo) =>
+      (backend.typedArrayFromHeap(t) as Float32Array).subarray(done);
+    adamUpdateArrays(
+      view(inputs.x),
+      view(inputs.m),
+      view(inputs.v),
+      view(inputs.g),
+      view(outs[0]),
+      view(outs[1]),
+      view(outs[2]),
+      attrs,
+    );
+  }
   return outs;
 }
 

@@ -97,7 +97,10 @@ export interface MemoryImport {
  * void op;
  * ```
  */
-export function buildModule(functions: FunctionSpec[], memory: MemoryImport): Uint8Array<ArrayBuffer> {
+export function buildModule(
+  functions: FunctionSpec[],
+  memory: MemoryImport,
+): Uint8Array<ArrayBuffer> {
   const types = functions.map((f) => [0x60, ...vector(f.params.map((p) => [p])), 0x00]);
   const limits = memory.shared
     ? [0x03, ...uleb(1), ...uleb(memory.maximum ?? 65536)]

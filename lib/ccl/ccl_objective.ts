@@ -25,6 +25,7 @@ import type {
   PredictOptions,
   TrainBatch,
 } from "../methods/types.ts";
+import { methodLossEntries } from "../methods/objective.ts";
 import { deriveSeed, mulberry32 } from "../util/random.ts";
 import { type CCLConfig, resolveCCLConfig } from "./config.ts";
 import { maybeAddFeatureNoise } from "./feature_noise.ts";
@@ -199,7 +200,8 @@ export function cclObjective(
       tf.mul(global, settings.lambdaGlobal),
       tf.mul(local, settings.lambdaLocal),
     ]) as tf.Scalar;
-    return { total, method: original.loss, global, local };
+    // The method's terms under the same keys as without CCL (`method`, `method.<term>`).
+    return { ...methodLossEntries(method, original), total, method: original.loss, global, local };
   }
 
   return {

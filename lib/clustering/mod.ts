@@ -17,6 +17,7 @@
 export { kmeans, packPoints } from "./kmeans.ts";
 export type { KMeansInit, KMeansOptions, KMeansResult, PointsInput } from "./kmeans.ts";
 export { adjustedRandIndex, contingencyMatrix, vMeasure } from "./v_measure.ts";
+export { silhouetteScore } from "./silhouette.ts";
 export type { ContingencyTable, Labels, VMeasureScores } from "./v_measure.ts";
 export { pooledFeatureDimension, pooledFeatures } from "./pooled_features.ts";
 export type { PooledFeatureOptions, PooledStages } from "./pooled_features.ts";

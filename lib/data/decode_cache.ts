@@ -7,6 +7,8 @@
 
 /** What `batchIterator` needs of a cache; a plain `Map` also fits (unbounded). */
 export interface DecodeCacheLike {
+  /** Entries held. */
+  readonly size: number;
   get(key: string): Float32Array | Uint8Array | undefined;
   set(key: string, value: Float32Array | Uint8Array): unknown;
 }

@@ -102,7 +102,9 @@ async function readEntries(dir: string): Promise<ResolvedEntry[]> {
       const target = await Deno.stat(path);
       return { name: entry.name, isDirectory: target.isDirectory, isFile: target.isFile };
     } catch (e) {
-      if (entry.name.startsWith(".")) return { name: entry.name, isDirectory: false, isFile: false };
+      if (entry.name.startsWith(".")) {
+        return { name: entry.name, isDirectory: false, isFile: false };
+      }
       throw new DatasetError(`broken symbolic link (${(e as Error).message})`, path, { cause: e });
     }
   }));

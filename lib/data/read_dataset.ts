@@ -7,18 +7,22 @@
 import { join, resolve } from "@std/path";
 import { DatasetError } from "./errors.ts";
 import { isDirectory, isFile, type ReadOptions } from "./listing.ts";
+import { listMantaDomains, readMantaDataset } from "./manta.ts";
 import { inspectMvtecRoot, readMvtecDataset } from "./mvtec.ts";
 import { findRealIadJsonDir, readRealIadDataset } from "./real_iad.ts";
 import type { Dataset } from "./types.ts";
+import { isUnionFolder, readUnionDataset, UNION_MANIFEST } from "./union.ts";
 import { readVisaDataset, VISA_SPLIT_FILE } from "./visa.ts";
 
 /** The layouts {@link readDataset} recognises. */
-export type DatasetLayout = "visa" | "real-iad" | "mvtec";
+export type DatasetLayout = "visa" | "real-iad" | "mvtec" | "manta" | "union";
 
 /**
  * Detects the layout of `root`: VisA if `split_csv/1cls.csv` exists, Real-IAD if a
  * `realiad_jsons/` or `jsons/` folder of JSON files exists, MVTec AD (also BTAD, MPDD) if some
- * sub-folder holds `train/good` (or `train/ok`) or looks like a class (`train*`, `test*` folders). Throws a {@link DatasetError} otherwise.
+ * sub-folder holds `train/good` (or `train/ok`) or looks like a class (`train*`, `test*` folders),
+ * a union if it holds `ccl_union.json` (see `union.ts`), MANTA if some sub-folder is itself an
+ * MVTec-layout root (`<domain>/<class>/train/good`). Throws a {@link DatasetError} otherwise.
  */
 export async function detectLayout(root: string): Promise<DatasetLayout> {
   root = resolve(root);
@@ -28,10 +32,13 @@ export async function detectLayout(root: string): Promise<DatasetLayout> {
   const mvtec = await inspectMvtecRoot(root);
   // A root whose only class-like folders are broken is still MVTec: its reader names them.
   if (mvtec.classes.length > 0 || mvtec.broken.length > 0) return "mvtec";
+  if (await isUnionFolder(root)) return "union";
+  if ((await listMantaDomains(root)).length > 0) return "manta";
   throw new DatasetError(
     `unknown dataset layout at ${root}: expected ${VISA_SPLIT_FILE} (VisA), ` +
       "realiad_jsons/ or jsons/ with <class>.json files (Real-IAD), " +
-      "or <class>/train/good/ folders (MVTec AD, BTAD, MPDD); " +
+      "or <class>/train/good/ folders (MVTec AD, BTAD, MPDD), " +
+      `<domain>/<class>/train/good/ folders (MANTA), or ${UNION_MANIFEST} (a union); ` +
       "for plain folders of images use readFolderDataset",
     root,
   );
@@ -56,5 +63,9 @@ export async function readDataset(root: string, options: ReadOptions = {}): Prom
       return await readRealIadDataset(root, options);
     case "mvtec":
       return await readMvtecDataset(root, options);
+    case "manta":
+      return await readMantaDataset(root, options);
+    case "union":
+      return await readUnionDataset(root, readDataset, options);
   }
 }

@@ -51,7 +51,9 @@ export interface RealIadOptions extends ReadOptions {
 async function jsonFilesIn(dir: string): Promise<string[]> {
   const files: string[] = [];
   for await (const entry of Deno.readDir(dir)) {
-    if (entry.isFile && entry.name.toLowerCase().endsWith(".json")) files.push(entry.name);
+    // A symbolic link is taken for a file here; reading it later names it if it is not one.
+    const fileLike = entry.isFile || entry.isSymlink;
+    if (fileLike && entry.name.toLowerCase().endsWith(".json")) files.push(entry.name);
   }
   return files.sort(compareStrings);
 }

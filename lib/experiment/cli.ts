@@ -9,7 +9,8 @@ import { readConfigFile } from "./config_file.ts";
 /** Help text for the config flags. */
 export const CONFIG_FLAGS_HELP = `
   --config FILE        JSON experiment config (flags below override it)
-  --name NAME          run name; results go to results/NAME/
+  --name NAME          run name (one folder name); results go to results/NAME/
+                       (default: METHOD-STRATEGY, plus -ccl or -ccl-pseudo)
   --method NAME        method plug-in (rd)
   --ccl                add class-aware contrastive learning
   --ccl-window K       local CL search window (odd; 0 = whole map; default 3)

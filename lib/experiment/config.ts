@@ -55,8 +55,11 @@ export interface ExperimentConfig {
    * trains on all of them in one batch.
    */
   batchSize: number;
-  /** Learning rate of the method's trainable parts (RD: bottleneck + decoder). */
-  learningRate: number;
+  /**
+   * Learning rate of the method's main parameter group (RD: bottleneck + decoder), or `null`
+   * for the method's own default. `methodOptions.learningRate`, when given, takes precedence.
+   */
+  learningRate: number | null;
   /** Global gradient-norm clip, or 0 for none. */
   clipNorm: number;
   /** Evaluate on the test set every N epochs (0: only at the end). */
@@ -79,7 +82,7 @@ export const DEFAULT_CONFIG: ExperimentConfig = {
   backbone: "small_resnet",
   epochs: 20,
   batchSize: 16,
-  learningRate: 5e-3,
+  learningRate: null,
   clipNorm: 0,
   evalEvery: 0,
   seed: 0,
@@ -121,17 +124,15 @@ export function validateConfig(config: ExperimentConfig): void {
   positiveInteger("epochs");
   positiveInteger("batchSize");
   positiveInteger("imageSize");
-  if (config.imageSize % 32 !== 0) {
-    problems.push(
-      `imageSize must be a multiple of 32 (RD downsamples by 32), got ${config.imageSize}`,
-    );
-  }
+  // The image size a method can take is checked with the method (validate_config.ts).
   if (config.strategy !== "per-class" && config.strategy !== "joint") {
     problems.push(
       `strategy must be "per-class" or "joint", got ${JSON.stringify(config.strategy)}`,
     );
   }
-  if (!(config.learningRate > 0)) problems.push(`learningRate must be > 0`);
+  if (config.learningRate !== null && !(config.learningRate > 0)) {
+    problems.push(`learningRate must be > 0 or null (the method's default)`);
+  }
   if (!(config.clipNorm >= 0)) problems.push(`clipNorm must be >= 0`);
   if (!Number.isInteger(config.evalEvery) || config.evalEvery < 0) {
     problems.push(`evalEvery must be an integer >= 0`);

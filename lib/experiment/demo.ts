@@ -1,24 +1,43 @@
 /**
- * The main job: RD one-for-one, RD joint and RD joint + CCL on the embedded synthetic dataset,
- * with the shipped backbone, side by side in one table.
+ * The main job: RD one-for-one, RD joint and RD joint + CCL side by side, on the embedded
+ * synthetic dataset (by default its confusable family at the default confusability) or on a
+ * dataset folder (`data`), for one or more seeds, with the shipped backbone. Writes one table
+ * (mean ± sd over seeds when there are several), per-seed tables and the plots.
  * @module
  */
-import { join } from "@std/path";
+import { join, resolve } from "@std/path";
+import { writeDemoPlots } from "../analysis/demo_plots.ts";
+import {
+  DEFAULT_CONFUSABILITY,
+  ensureSynthDataset,
+  synthCacheDir,
+  type SynthFamilyName,
+} from "../data/synth/mod.ts";
+import { METRIC_LABELS, METRIC_NAMES } from "../metrics/metric_names.ts";
 import { writeJsonAtomic, writeTextAtomic } from "../util/atomic_write.ts";
 import type { PartialConfig } from "./config.ts";
 import { formatDuration, type ProgressMode } from "./progress.ts";
 import { metricsTable } from "./results_table.ts";
 import { formatPercent } from "./table.ts";
-import { runExperiment, type RunResult } from "./run_experiment.ts";
+import { runDirectory, runExperiment, type RunResult } from "./run_experiment.ts";
+import { resolveConfig } from "./config.ts";
 
 /** Options of {@linkcode runDemo}. */
 export interface DemoOptions {
-  /** The short version (about 2 minutes on 2 cores). */
+  /** The short version: 4 epochs instead of 20. */
   quick?: boolean;
   /** Parent folder (default `results/demo`, `results/demo-quick` with `quick`). */
   resultsDir?: string;
-  /** Overrides of every run's config (epochs, seed, backend, ...). */
+  /** Overrides of every run's config (epochs, backend, `data.root`, ...). */
   overrides?: PartialConfig;
+  /** Synthetic family when no `overrides.data.root` is given (default `confusable`). */
+  family?: SynthFamilyName;
+  /** Confusability of the confusable family (default `DEFAULT_CONFUSABILITY`). */
+  confusability?: number;
+  /** Training seeds (default `[overrides.seed ?? 0]`); each runs all three strategies. */
+  seeds?: readonly number[];
+  /** Write the plots, the confusion analyses and overlays (default true). */
+  plots?: boolean;
   resume?: boolean;
   progress?: ProgressMode;
 }
@@ -44,27 +63,155 @@ export const DEMO_BASE: PartialConfig = {
 /** The `--quick` settings. */
 export const DEMO_QUICK: PartialConfig = { ...DEMO_BASE, epochs: 4 };
 
+/** One run of the demo: a strategy at a seed, with its config. */
+export interface DemoJob {
+  label: string;
+  seed: number;
+  config: PartialConfig;
+}
+
 /** What `results/demo/summary.json` holds. */
 export interface DemoSummary {
   quick: boolean;
+  /** What was run, as the table's title says it. */
+  data: string;
+  dataRoot: string;
+  seeds: number[];
   startedAt: string;
   finishedAt: string;
   seconds: number;
-  runs: Array<{ label: string; name: string; mean: RunResult["mean"]; trainSeconds: number }>;
+  runs: Array<{
+    label: string;
+    seed: number;
+    name: string;
+    mean: RunResult["mean"];
+    trainSeconds: number;
+    vMeasure?: number;
+  }>;
+  /** Per strategy, mean and sample sd over seeds of the mean-over-classes metrics. */
+  overSeeds: Array<{ label: string; mean: RunResult["mean"]; sd: RunResult["mean"] }>;
   backend: RunResult["backend"];
   config: PartialConfig;
 }
 
-/** Runs the three strategies, prints the comparison and writes `table.md` and `summary.json`. */
+/** Where the demo's data comes from, and how to say it in a title. */
+export interface DemoData {
+  root: string;
+  label: string;
+}
+
+/**
+ * The dataset of the demo: `overrides.data.root` if given (the user's own data), else the
+ * synthetic family generated into `.cache/` (the confusable family at the default level unless
+ * told otherwise).
+ */
+export async function demoData(
+  options: Pick<DemoOptions, "family" | "confusability">,
+  base: PartialConfig,
+): Promise<DemoData> {
+  const root = base.data?.root;
+  if (root) {
+    if (options.family || options.confusability !== undefined) {
+      throw new Error("--family/--confusability choose the synthetic dataset; not with --data");
+    }
+    return { root, label: `the dataset in ${root}` };
+  }
+  const family = options.family ?? "confusable";
+  if (family === "distinct" && options.confusability !== undefined) {
+    throw new Error("--confusability applies to the confusable family only");
+  }
+  const confusability = family === "confusable"
+    ? options.confusability ?? DEFAULT_CONFUSABILITY
+    : 0;
+  const synth = {
+    family,
+    confusability,
+    size: base.imageSize ?? DEMO_BASE.imageSize!,
+    seed: base.data?.syntheticSeed ?? 0,
+  };
+  const dir = synthCacheDir(synth, ".cache");
+  const info = await ensureSynthDataset(dir, synth);
+  const classes = info.dataset.classes.length;
+  return {
+    root: dir,
+    label: family === "confusable"
+      ? `the synthetic confusable dataset (${classes} classes, confusability ${confusability})`
+      : `the synthetic distinct dataset (${classes} classes)`,
+  };
+}
+
+/**
+ * Every run of the demo, in order: each seed, each strategy. Each job is independent (own run
+ * folder, own config), so they may run in any order or in parallel.
+ */
+export function demoJobs(base: PartialConfig, seeds: readonly number[]): DemoJob[] {
+  if (seeds.length === 0) throw new Error("the demo needs at least one seed");
+  if (new Set(seeds).size !== seeds.length) throw new Error(`repeated seed in ${seeds.join(",")}`);
+  return seeds.flatMap((seed) =>
+    DEMO_RUNS.map((run) => ({
+      label: run.label,
+      seed,
+      config: { ...base, ...run.config, seed, name: `${run.config.name}-seed${seed}` },
+    }))
+  );
+}
+
+function meanAndSd(values: readonly number[]): { mean: number; sd: number } {
+  const mean = values.reduce((a, b) => a + b, 0) / values.length;
+  const sd = values.length > 1
+    ? Math.sqrt(values.reduce((s, v) => s + (v - mean) ** 2, 0) / (values.length - 1))
+    : NaN;
+  return { mean, sd };
+}
+
+/** Per strategy, mean and sample sd over seeds of each mean-over-classes metric. */
+export function overSeeds(
+  runs: ReadonlyArray<{ label: string; result: RunResult }>,
+): DemoSummary["overSeeds"] {
+  const labels = [...new Set(runs.map((r) => r.label))];
+  return labels.map((label) => {
+    const mine = runs.filter((r) => r.label === label);
+    const stats = METRIC_NAMES.map((m) => [m, meanAndSd(mine.map((r) => r.result.mean[m]))] as const);
+    return {
+      label,
+      mean: Object.fromEntries(stats.map(([m, s]) => [m, s.mean])) as RunResult["mean"],
+      sd: Object.fromEntries(stats.map(([m, s]) => [m, s.sd])) as RunResult["mean"],
+    };
+  });
+}
+
+/** The mean-over-classes table: `mean ± sd` over seeds per strategy (%). */
+export function seedTable(stats: DemoSummary["overSeeds"], seeds: readonly number[]): string {
+  const cell = (mean: number, sd: number) =>
+    Number.isFinite(sd) ? `${formatPercent(mean)} ± ${formatPercent(sd)}` : formatPercent(mean);
+  const rows = stats.map((s) =>
+    `| ${s.label} | ${METRIC_NAMES.map((m) => cell(s.mean[m], s.sd[m])).join(" | ")} |`
+  );
+  return `Mean over classes, ${
+    seeds.length > 1 ? `mean ± sd over seeds ${seeds.join(", ")}` : `seed ${seeds[0]}`
+  } (%).\n\n` +
+    `| strategy | ${METRIC_NAMES.map((m) => METRIC_LABELS[m]).join(" | ")} |\n` +
+    `|---|${METRIC_NAMES.map(() => "---").join("|")}|\n${rows.join("\n")}\n`;
+}
+
+/**
+ * Runs the three strategies for every seed, prints the comparison and writes `table.md`,
+ * `summary.json` and the plots.
+ */
 export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
   const quick = options.quick ?? false;
   const resultsDir = options.resultsDir ?? (quick ? "results/demo-quick" : "results/demo");
-  const base = { ...(quick ? DEMO_QUICK : DEMO_BASE), ...options.overrides };
+  const base: PartialConfig = { ...(quick ? DEMO_QUICK : DEMO_BASE), ...options.overrides };
+  const seeds = [...(options.seeds ?? [base.seed ?? 0])];
   const started = new Date();
+  const data = await demoData(options, base);
+  const jobs = demoJobs({ ...base, data: { ...base.data, root: data.root } }, seeds);
+  // Fail on a bad config before the first run starts training.
+  for (const job of jobs) resolveConfig(job.config);
   const results: RunResult[] = [];
-  for (const run of DEMO_RUNS) {
+  for (const job of jobs) {
     results.push(
-      await runExperiment({ ...base, ...run.config }, {
+      await runExperiment(job.config, {
         resultsDir,
         resume: options.resume,
         progress: options.progress,
@@ -72,32 +219,56 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
     );
   }
   const finished = new Date();
-  const labelled = DEMO_RUNS.map((run, i) => ({ label: run.label, result: results[i] }));
+  const runs = jobs.map((job, i) => ({ ...job, result: results[i] }));
   const seconds = (finished.getTime() - started.getTime()) / 1000;
-  const table = metricsTable(labelled) + "\n" + defectTable(labelled) + "\n" +
-    clusteringLine(labelled);
-  const header = `# RD on the synthetic dataset: one-for-one vs joint vs joint + CCL\n\n` +
-    `Backend ${results[0].backend.name}, seed ${base.seed}, ${base.epochs} epochs, ` +
+  const stats = overSeeds(runs);
+  const perSeed = seeds.map((seed) => {
+    const labelled = runs.filter((r) => r.seed === seed);
+    return `## Seed ${seed}\n\n` + metricsTable(labelled) + "\n" + defectTable(labelled) + "\n" +
+      clusteringLine(labelled);
+  }).join("\n");
+  const header = `# RD on ${data.label}: one-for-one vs joint vs joint + CCL\n\n` +
+    `Backend ${results[0].backend.name}, seeds ${seeds.join(", ")}, ${base.epochs} epochs, ` +
     `${base.imageSize}px, backbone ${base.backbone}; ${formatDuration(seconds * 1000)} in all ` +
     `(${started.toISOString()} to ${finished.toISOString()}). Each run's folder holds its ` +
     `config, per-epoch log and metrics.\n\n`;
-  await writeTextAtomic(join(resultsDir, "table.md"), header + table);
+  const table = header + seedTable(stats, seeds) + "\n" + perSeed;
+  await writeTextAtomic(join(resultsDir, "table.md"), table);
   const summary: DemoSummary = {
     quick,
+    data: data.label,
+    dataRoot: data.root,
+    seeds,
     startedAt: started.toISOString(),
     finishedAt: finished.toISOString(),
     seconds,
-    runs: labelled.map(({ label, result }) => ({
+    runs: runs.map(({ label, seed, result }) => ({
       label,
+      seed,
       name: result.config.name,
       mean: result.mean,
       trainSeconds: result.trainSeconds,
+      vMeasure: result.units.find((u) => u.classClustering)?.classClustering?.vMeasure,
     })),
+    overSeeds: stats,
     backend: results[0].backend,
     config: base,
   };
   await writeJsonAtomic(join(resultsDir, "summary.json"), summary);
-  console.log(header + table);
+  console.log(table);
+  if (options.plots !== false) {
+    const files = await writeDemoPlots(
+      resultsDir,
+      runs.map((r) => ({
+        label: r.label,
+        seed: r.seed,
+        runDir: runDirectory(resolveConfig(r.config), resultsDir),
+        result: r.result,
+      })),
+      { dataLabel: data.label },
+    );
+    console.log(`plots: ${files.length} PNGs under ${resolve(resultsDir)}`);
+  }
   return summary;
 }
 

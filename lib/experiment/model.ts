@@ -5,6 +5,7 @@
  */
 import type { Backbone } from "../backbones/types.ts";
 import { cclObjective } from "../ccl/ccl_objective.ts";
+import { acceptImageNetInput } from "../methods/normalized_method.ts";
 import { methodObjective } from "../methods/objective.ts";
 import { createMethod } from "../methods/registry.ts";
 import type { AnomalyMethod, Objective } from "../methods/types.ts";
@@ -13,9 +14,29 @@ import type { ExperimentConfig } from "./config.ts";
 
 /** A method and the objective that trains it; `dispose` frees both. */
 export interface UnitModel {
+  /** The method, taking ImageNet-normalised images whatever it declares. */
   method: AnomalyMethod;
   objective: Objective;
   dispose(): void;
+}
+
+/**
+ * The options the method is built with: `methodOptions`, over the top-level `learningRate`
+ * when that is set (an explicit `methodOptions.learningRate` wins).
+ *
+ * @example
+ * ```ts
+ * import { methodOptionsOf } from "./model.ts";
+ * const options = methodOptionsOf({ learningRate: 1e-3, methodOptions: { learningRate: 2e-4 } });
+ * if (options.learningRate !== 2e-4) throw new Error("method options take precedence");
+ * ```
+ */
+export function methodOptionsOf(
+  config: Pick<ExperimentConfig, "learningRate" | "methodOptions">,
+): Record<string, unknown> {
+  return config.learningRate === null || config.learningRate === undefined
+    ? { ...config.methodOptions }
+    : { learningRate: config.learningRate, ...config.methodOptions };
 }
 
 /** Creates the method (and CCL wrapper) of `unit`, initialised from the run's seed and the unit name. */
@@ -24,12 +45,12 @@ export function buildUnitModel(
   backbone: Backbone,
   unit: string,
 ): UnitModel {
-  const method = createMethod(
+  const method = acceptImageNetInput(createMethod(
     config.method,
     backbone,
-    { ...config.methodOptions, learningRate: config.learningRate },
+    methodOptionsOf(config),
     deriveSeed(config.seed, `${unit}/method`),
-  );
+  ));
   if (!config.ccl) {
     return { method, objective: methodObjective(method), dispose: () => method.dispose() };
   }

@@ -30,11 +30,14 @@ import type { DatasetFingerprint } from "../data/fingerprint.ts";
 import { configFingerprint } from "./fingerprint.ts";
 import { openRunFolder, recordRunInputs } from "./run_folder.ts";
 import { checkBeforeTraining } from "./unit_checks.ts";
+import { assertConfigFilesExist } from "./validate_config.ts";
 import { buildUnitModel } from "./model.ts";
 import { evaluateUnitTestSet, type ScoredRecords, type TestPredictions } from "./predict.ts";
 import type { ProgressMode } from "./progress.ts";
 import { metricsTable } from "./results_table.ts";
 import { type EpochLog, trainUnit } from "./train_unit.ts";
+import { runUnitsInPool } from "./unit_pool.ts";
+import type { WorkerPool } from "../parallel/pool.ts";
 
 /** Options of {@linkcode runExperiment}. */
 export interface RunOptions {
@@ -54,6 +57,13 @@ export interface RunOptions {
    * signal fires in `onEpoch`. The run can then continue with `resume`.
    */
   signal?: AbortSignal;
+  /**
+   * Trains the units on this many workers, each with its own TF.js (default 1: the serial
+   * loop in this thread). Results are those of the serial loop; progress comes as lines.
+   */
+  workers?: number;
+  /** A worker pool shared with other runs (the demo's); overrides `workers`. */
+  pool?: WorkerPool;
 }
 
 /** One trained unit in the results. */
@@ -116,6 +126,7 @@ export async function runExperiment(
   const config = resolveConfig(partial);
   const say = options.log ?? ((line: string) => console.error(line));
   const startedAt = new Date();
+  assertConfigFilesExist(config);
   const runDir = runDirectory(config, options.resultsDir);
   await openRunFolder(runDir, config, options.resume ?? false); // before anything is written
   const { backend, dataset, backbone, units } = await prepareRun(config, say);
@@ -130,67 +141,61 @@ export async function runExperiment(
   const scored: ScoredRecords[] = [];
   const finishedLog: EpochLog[] = [];
   let evalSeconds = 0;
+  const resume = options.resume ?? false;
+  const workers = options.pool ? options.pool.size : Math.min(options.workers ?? 1, units.length);
   try {
-    for (const { unit, classes } of units) {
-      const split = splitForClasses(dataset, classes);
-      say(
-        `[${config.name}] ${unit}: ${split.train.length} train, ${split.test.length} test images`,
-      );
-      const model = buildUnitModel(config, backbone, unit);
-      try {
-        const trained = await trainUnit({
+    let outcomes: UnitOutcome[] = [];
+    if (workers > 1) {
+      // Each unit in its own worker (own TF.js); outcomes come back in unit order.
+      say(`[${config.name}] ${units.length} unit(s) on ${workers} workers`);
+      outcomes = await runUnitsInPool(
+        units.map((u) => ({
+          ...u,
+          trainImages: splitForClasses(dataset, u.classes).train.length,
+        })),
+        {
           config,
-          unit,
-          model,
-          split,
-          classIdOf,
-          cache,
-          checkpointPath: checkpointPath(runDir, unit),
+          backendName: backend.name,
+          runDir,
           configKey,
-          resume: options.resume ?? false,
-          progress: options.progress,
+          resume,
+          pool: options.pool,
+          workers,
           signal: options.signal,
-          onEpoch: async (entry, unitLog) => {
-            await writeTextAtomic(
-              join(runDir, "log.jsonl"),
-              [...finishedLog, ...unitLog].map((e) => JSON.stringify(e)).join("\n") + "\n",
-            );
-            await options.onEpoch?.(entry);
-          },
+          onEpoch: options.onEpoch,
+        },
+      );
+    } else {
+      const context: UnitContext = {
+        config,
+        dataset,
+        backbone,
+        classIdOf,
+        cache,
+        runDir,
+        configKey,
+        resume,
+        progress: options.progress,
+        signal: options.signal,
+        say,
+      };
+      for (const unit of units) {
+        const outcome = await runUnit(context, unit, async (entry, unitLog) => {
+          await writeTextAtomic(
+            join(runDir, "log.jsonl"),
+            [...finishedLog, ...unitLog].map((e) => JSON.stringify(e)).join("\n") + "\n",
+          );
+          await options.onEpoch?.(entry);
         });
-        finishedLog.push(...trained.log);
-        const evalStarted = performance.now();
-        const tested = await evaluateUnitTestSet(
-          model.objective,
-          split.test,
-          { ...config, unit },
-          cache,
-          options.progress,
-        );
-        classEvaluations.push(...tested.classes);
-        scored.push(tested.scored);
-        const normals = split.test.filter((r) => r.label === 0);
-        const clustering = classes.length > 1
-          ? await classClustering(model.objective, normals, {
-            size: config.imageSize,
-            batchSize: config.batchSize,
-            seed: config.seed,
-            cache,
-          })
-          : undefined;
-        evalSeconds += (performance.now() - evalStarted) / 1000;
-        summaries.push({
-          unit,
-          classes,
-          trainImages: split.train.length,
-          testImages: split.test.length,
-          trainSeconds: trained.trainSeconds,
-          resumedFromEpoch: trained.resumedFromEpoch,
-          ...(clustering ? { classClustering: clustering } : {}),
-        });
-      } finally {
-        model.dispose();
+        finishedLog.push(...outcome.log);
+        outcomes.push(outcome);
       }
+    }
+    for (const outcome of outcomes) {
+      classEvaluations.push(...outcome.classes);
+      scored.push(outcome.scored);
+      evalSeconds += outcome.evalSeconds;
+      summaries.push(outcome.summary);
     }
   } finally {
     backbone.dispose();
@@ -230,6 +235,101 @@ export async function runExperiment(
   }
   say(`[${config.name}] mean mAD ${(result.mean.mAD * 100).toFixed(1)} -> ${runDir}`);
   return result;
+}
+
+/** What one unit's training and evaluation yields (structured-cloneable: it crosses workers). */
+export interface UnitOutcome {
+  summary: UnitSummary;
+  /** Per-class evaluations of the unit's test images. */
+  classes: ClassEvaluation[];
+  scored: ScoredRecords;
+  log: EpochLog[];
+  evalSeconds: number;
+}
+
+/** What {@linkcode runUnit} needs from its run. */
+export interface UnitContext {
+  config: ExperimentConfig;
+  dataset: Dataset;
+  backbone: Backbone;
+  classIdOf: (record: SampleRecord) => number;
+  cache: BoundedDecodeCache;
+  runDir: string;
+  configKey: string;
+  resume: boolean;
+  progress?: ProgressMode;
+  signal?: AbortSignal;
+  say: (line: string) => void;
+}
+
+/**
+ * Trains and evaluates one unit: the body of the serial loop and of each pool worker
+ * (`unit_task.ts`), so both give the same numbers. `onEpoch` gets each epoch's entry and the
+ * unit's log so far.
+ */
+export async function runUnit(
+  context: UnitContext,
+  { unit, classes }: RunUnit,
+  onEpoch: (entry: EpochLog, unitLog: readonly EpochLog[]) => Promise<void> | void,
+): Promise<UnitOutcome> {
+  const { config, dataset, backbone, classIdOf, cache, runDir, configKey, say } = context;
+  const split = splitForClasses(dataset, classes);
+  say(
+    `[${config.name}] ${unit}: ${split.train.length} train, ${split.test.length} test images`,
+  );
+  const model = buildUnitModel(config, backbone, unit);
+  try {
+    const trained = await trainUnit({
+      config,
+      unit,
+      model,
+      split,
+      classIdOf,
+      cache,
+      checkpointPath: checkpointPath(runDir, unit),
+      configKey,
+      resume: context.resume,
+      progress: context.progress,
+      signal: context.signal,
+      onEpoch,
+    });
+    const evalStarted = performance.now();
+    const tested = await evaluateUnitTestSet(
+      model.objective,
+      split.test,
+      { ...config, unit },
+      cache,
+      context.progress,
+    );
+    const normals = split.test.filter((r) => r.label === 0);
+    const clustering = classes.length > 1
+      ? await classClustering(model.objective, normals, {
+        size: config.imageSize,
+        batchSize: config.batchSize,
+        seed: config.seed,
+        cache,
+      })
+      : undefined;
+    const evalSeconds = (performance.now() - evalStarted) / 1000;
+    const summary: UnitSummary = {
+      unit,
+      classes,
+      trainImages: split.train.length,
+      testImages: split.test.length,
+      trainSeconds: trained.trainSeconds,
+      resumedFromEpoch: trained.resumedFromEpoch,
+      ...(clustering ? { classClustering: clustering } : {}),
+    };
+    return {
+      summary,
+      classes: tested.classes,
+      scored: tested.scored,
+      log: trained.log,
+      evalSeconds,
+    };
+  } finally {
+    model.dispose();
+  }
 }
 
 /** A training unit: its name (a class, or `joint`) and its classes. */
@@ -282,7 +382,8 @@ export function evaluatePredictions(predictions: readonly TestPredictions[]): Ev
   });
 }
 
-async function classIdLookup(
+/** The class id (true class or pseudo-label) of each training record of a run. */
+export async function classIdLookup(
   config: ExperimentConfig,
   dataset: Dataset,
 ): Promise<(record: SampleRecord) => number> {

@@ -89,7 +89,7 @@ export interface SweepSummary {
   backend: BackendInfo;
   /** Settings shared by every run (the demo's, with the overrides). */
   config: PartialConfig;
-  separability: Array<{ level: number; dataset: string } & SeparabilityReport>;
+  separability: LevelSeparability[];
   runs: SweepRun[];
   rows: SweepRow[];
   chart?: ChartFiles;
@@ -141,6 +141,59 @@ function checkSeeds(seeds: readonly number[]): number[] {
   return [...seeds];
 }
 
+/** Options of {@linkcode measureConfusabilityLevels}. */
+export interface LevelMeasureOptions {
+  levels: readonly number[];
+  /** Seed of the synthetic data (default 0). */
+  dataSeed?: number;
+  /** Image side (default 64). */
+  size?: number;
+  /** Backbone spec (default `small_resnet`). */
+  backbone?: string;
+  /** Where the generated datasets are cached (default `.cache`). */
+  cacheDir?: string;
+  log?: (line: string) => void;
+}
+
+/** The backbone V-measure of one level's training normals, and where its data is. */
+export type LevelSeparability = { level: number; dataset: string } & SeparabilityReport;
+
+/**
+ * Generates (or reuses) the confusable family's data at each level and measures how
+ * separable the classes are to the backbone before any training. Uses the active backend.
+ *
+ * @example
+ * ```ts ignore
+ * import { measureConfusabilityLevels } from "./sweep_confusability.ts";
+ * const levels = await measureConfusabilityLevels({ levels: [0, 0.5, 1] });
+ * console.log(levels.map((l) => l.vMeasure));
+ * ```
+ */
+export async function measureConfusabilityLevels(
+  options: LevelMeasureOptions,
+): Promise<LevelSeparability[]> {
+  const levels = checkLevels(options.levels);
+  const size = options.size ?? 64;
+  const out: LevelSeparability[] = [];
+  for (const level of levels) {
+    const synth = {
+      family: "confusable" as const,
+      confusability: level,
+      size,
+      seed: options.dataSeed ?? 0,
+    };
+    const dir = synthCacheDir(synth, options.cacheDir ?? ".cache");
+    const info = await ensureSynthDataset(dir, synth);
+    const train = info.dataset.records.filter((r) => r.split === "train");
+    const report = await measureSeparability(train, { backbone: options.backbone, size });
+    out.push({ level, dataset: dir, ...report });
+    options.log?.(
+      `[sweep] confusability ${level}: backbone V-measure ${report.vMeasure.toFixed(3)}`,
+    );
+  }
+  return out;
+}
+
 /** The metrics.json of an earlier run with exactly this config, if there is one. */
 async function reusableRun(
   runDir: string,
@@ -162,7 +215,7 @@ export function sweepRows(
   backboneVMeasure: ReadonlyMap<number, number>,
   strategies: readonly string[],
 ): SweepRow[] {
-  const levels = [...new Set(runs.map((r) => r.level))];
+  const levels = [...new Set(runs.map((r) => r.level))].sort((a, b) => a - b);
   return levels.flatMap((level) =>
     strategies.flatMap((strategy) => {
       const group = runs.filter((r) => r.level === level && r.strategy === strategy);
@@ -262,16 +315,24 @@ export async function runConfusabilitySweep(options: SweepOptions = {}): Promise
     await writeJsonAtomic(join(resultsDir, "sweep.json"), summary);
     await writeTextAtomic(join(resultsDir, "table.md"), sweepTable(summary));
   };
-  for (const level of levels) {
-    const synth = { family: "confusable" as const, confusability: level, size, seed: dataSeed };
-    const dir = synthCacheDir(synth, options.cacheDir ?? ".cache");
-    const info = await ensureSynthDataset(dir, synth);
-    const train = info.dataset.records.filter((r) => r.split === "train");
-    const report = await measureSeparability(train, { backbone: base.backbone, size });
-    backboneV.set(level, report.vMeasure);
-    summary.separability.push({ level, dataset: dir, ...report });
-    say(`[sweep] confusability ${level}: backbone V-measure ${report.vMeasure.toFixed(3)}`);
-    for (const seed of seeds) {
+  // Data and backbone V-measure of every level first (cheap), then the training runs seed by
+  // seed, so that an interrupted sweep has every level for the seeds it finished.
+  const datasets = new Map<number, string>();
+  const measured = await measureConfusabilityLevels({
+    levels,
+    dataSeed,
+    size,
+    backbone: base.backbone,
+    cacheDir: options.cacheDir,
+    log: say,
+  });
+  for (const m of measured) {
+    backboneV.set(m.level, m.vMeasure);
+    datasets.set(m.level, m.dataset);
+    summary.separability.push(m);
+  }
+  for (const seed of seeds) {
+    for (const level of levels) {
       for (const run of DEMO_RUNS) {
         const name = sweepRunName(level, seed, run.config.name ?? run.label);
         const config: PartialConfig = {
@@ -279,7 +340,7 @@ export async function runConfusabilitySweep(options: SweepOptions = {}): Promise
           ...run.config,
           name,
           seed,
-          data: { root: dir },
+          data: { root: datasets.get(level)! },
         };
         const runsDir = join(resultsDir, "runs");
         const reused = options.resume ? await reusableRun(join(runsDir, name), config) : undefined;

@@ -30,6 +30,24 @@ export interface EpochLog {
   imagesPerSecond: number;
   /** Mean-over-classes metrics of the unit, when evaluated after this epoch. */
   metrics?: MetricSet;
+  /** Sequential and continual strategies: the stage that ended with this epoch. */
+  stage?: StageRecord;
+}
+
+/** One stage of a sequential or continual run, as logged after its last epoch. */
+export interface StageRecord {
+  /** 0-based position in the class order. */
+  index: number;
+  /** The class trained in this stage. */
+  className: string;
+  /** The whole order (the same in every stage's record). */
+  order: string[];
+  /** Training images of the stage (the class's, plus replayed ones for `continual`). */
+  trainImages: number;
+  /** Replayed images of earlier classes in the stage (0 for `sequential`). */
+  replayed: number;
+  /** Per class of the whole dataset: I-AUROC and P-AUROC of the model after this stage. */
+  perClass: Record<string, { iAuroc: number; pAuroc: number }>;
 }
 
 /** What {@linkcode trainUnit} needs. */
@@ -52,6 +70,10 @@ export interface TrainUnitOptions {
   onEpoch?: (entry: EpochLog, unitLog: readonly EpochLog[]) => Promise<void> | void;
   /** Stops at the next batch or after the current epoch's checkpoint (throws its reason). */
   signal?: AbortSignal;
+  /** Log entries of earlier stages (sequential strategies), kept in this unit's checkpoints. */
+  priorLog?: readonly EpochLog[];
+  /** Computed after the last epoch, before its checkpoint, and logged with it. */
+  stageRecord?: () => Promise<StageRecord>;
 }
 
 /** The outcome of training a unit. */
@@ -65,18 +87,20 @@ export interface TrainUnitResult {
 /** Trains `options.model` on the unit's training images for `config.epochs` epochs. */
 export async function trainUnit(options: TrainUnitOptions): Promise<TrainUnitResult> {
   const { config, unit, model, split, cache } = options;
-  const { objective } = model;
+  const { objective, method } = model;
+  const shuffleSeed = deriveSeed(config.seed, `${unit}/order`);
+  const dropLast = split.train.length > config.batchSize;
+  const batchesPerEpoch = dropLast
+    ? Math.floor(split.train.length / config.batchSize)
+    : Math.ceil(split.train.length / config.batchSize);
+  const totalSteps = batchesPerEpoch * config.epochs;
   const trainer = createTrainer(objective, {
-    betas: [0.5, 0.999],
     clipNorm: config.clipNorm > 0 ? config.clipNorm : undefined,
+    totalSteps,
+    phases: method.phases?.(),
   });
   try {
     const { log, startEpoch } = await restore(options, trainer);
-    const shuffleSeed = deriveSeed(config.seed, `${unit}/order`);
-    const dropLast = split.train.length > config.batchSize;
-    const batchesPerEpoch = dropLast
-      ? Math.floor(split.train.length / config.batchSize)
-      : Math.ceil(split.train.length / config.batchSize);
     for (let epoch = startEpoch; epoch < config.epochs; epoch++) {
       const started = performance.now();
       const sums: Record<string, number> = {};
@@ -108,20 +132,39 @@ export async function trainUnit(options: TrainUnitOptions): Promise<TrainUnitRes
             mulberry32(deriveSeed(config.seed, `${unit}/augment/${epoch}/${batches}`)),
           )
           : undefined;
-        objective.beginStep?.(trainer.steps);
+        const step = trainer.steps;
+        // Synthetic anomalies are drawn from a generator seeded by the step alone, so a
+        // resumed run draws exactly what an uninterrupted one would.
+        const synthetic = method.prepareBatch?.(
+          { images: batch.images, shape: [b, h, w] },
+          mulberry32(deriveSeed(config.seed, `${unit}/prepare/${step}`)),
+        );
+        method.beginStep?.({ step, totalSteps, phase: trainer.phaseAt(step) });
+        objective.beginStep?.(step);
         const tensors = {
           images: tf.tensor4d(normalizeImageNet(batch.images), batch.shape),
           augmented: augmented ? tf.tensor4d(normalizeImageNet(augmented), batch.shape) : undefined,
+          synthetic: synthetic
+            ? {
+              images: tf.tensor4d(normalizeImageNet(synthetic.images), batch.shape),
+              masks: tf.tensor4d(synthetic.masks, [b, h, w, 1]),
+            }
+            : undefined,
         };
         let losses: Record<string, number>;
         try {
           losses = await trainer.step({
             images: tensors.images,
             augmented: tensors.augmented,
+            synthetic: tensors.synthetic,
             classIds: Int32Array.from(batch.records, options.classIdOf),
           });
         } finally {
-          tf.dispose([tensors.images, ...(tensors.augmented ? [tensors.augmented] : [])]);
+          tf.dispose([
+            tensors.images,
+            ...(tensors.augmented ? [tensors.augmented] : []),
+            ...(tensors.synthetic ? [tensors.synthetic.images, tensors.synthetic.masks] : []),
+          ]);
         }
         for (const [name, value] of Object.entries(losses)) {
           if (!Number.isFinite(value)) {
@@ -149,6 +192,7 @@ export async function trainUnit(options: TrainUnitOptions): Promise<TrainUnitRes
       if (config.evalEvery > 0 && (epoch + 1) % config.evalEvery === 0 && !isLast) {
         entry.metrics = await evaluateUnit(options);
       }
+      if (isLast && options.stageRecord) entry.stage = await options.stageRecord();
       log.push(entry);
       await saveCheckpoint(options.checkpointPath, {
         variables: objective.namedVariables(),
@@ -159,7 +203,10 @@ export async function trainUnit(options: TrainUnitOptions): Promise<TrainUnitRes
     }
     return {
       log,
-      trainSeconds: log.reduce((sum, entry) => sum + entry.seconds, 0),
+      trainSeconds: log.slice(options.priorLog?.length ?? 0).reduce(
+        (sum, entry) => sum + entry.seconds,
+        0,
+      ),
       resumedFromEpoch: startEpoch,
     };
   } finally {
@@ -173,7 +220,7 @@ async function restore(
 ): Promise<{ log: EpochLog[]; startEpoch: number }> {
   const variables = options.model.objective.namedVariables();
   const loaded = await loadCheckpoint<{ log: EpochLog[] }>(options.checkpointPath, variables);
-  if (!loaded) return { log: [], startEpoch: 0 };
+  if (!loaded) return { log: [...(options.priorLog ?? [])], startEpoch: 0 };
   if (!options.resume) {
     throw new Error(
       `${options.checkpointPath} exists: pass --resume to continue that run, or remove the ` +

@@ -7,8 +7,8 @@
 import { BACKEND_PREFERENCE } from "../backend/select_backend.ts";
 import { parseBackboneSpec } from "../backbones/registry.ts";
 import { resolveCCLConfig } from "../ccl/config.ts";
-import { METHOD_NAMES } from "../methods/registry.ts";
-import { resolveRDConfig } from "../methods/rd/config.ts";
+import { methodProblems } from "../methods/registry.ts";
+import { methodOptionsOf } from "./model.ts";
 import type { DataConfig, ExperimentConfig } from "./config.ts";
 
 /** Every key of the `data` section; the type makes a new `DataConfig` field a compile error here. */
@@ -53,8 +53,9 @@ export function configShapeProblems(value: unknown, defaults: ExperimentConfig):
 
 /**
  * Problems a resolved config has with the plug-ins it names: unknown method or method option,
- * unknown backbone or a missing weight file, invalid CCL options, unknown backend, pseudo-labels
- * without CCL or a missing label file.
+ * unknown backbone, invalid CCL options, unknown backend, pseudo-labels without CCL. Pure: files
+ * are checked by {@linkcode assertConfigFilesExist} (a config may be made on one machine and
+ * run on another).
  */
 export function pluginProblems(config: ExperimentConfig): string[] {
   const problems: string[] = [];
@@ -67,39 +68,43 @@ export function pluginProblems(config: ExperimentConfig): string[] {
   };
   let architecture: string | undefined;
   attempt(() => {
-    const spec = parseBackboneSpec(String(config.backbone));
-    architecture = spec.architecture;
-    if (spec.weights.kind === "file" && !fileExists(spec.weights.path)) {
-      throw new Error(`backbone weight file does not exist: ${spec.weights.path}`);
-    }
+    architecture = parseBackboneSpec(String(config.backbone)).architecture;
   });
-  if (!(METHOD_NAMES as readonly string[]).includes(config.method)) {
-    problems.push(`unknown method "${config.method}" (known: ${METHOD_NAMES.join(", ")})`);
-  } else if (config.method === "rd") {
-    attempt(() =>
-      resolveRDConfig(architecture ?? "small_resnet", {
-        ...config.methodOptions,
-        learningRate: config.learningRate,
-      })
-    );
-  }
+  problems.push(
+    ...methodProblems(config.method, {
+      imageSize: config.imageSize,
+      architecture: architecture ?? "small_resnet",
+      options: methodOptionsOf(config),
+    }),
+  );
   if (config.ccl !== null) attempt(() => resolveCCLConfig(config.ccl ?? {}, "ccl"));
   const backends: readonly string[] = ["auto", ...BACKEND_PREFERENCE];
   if (!backends.includes(config.backend)) {
     problems.push(`unknown backend "${config.backend}" (known: ${backends.join(", ")})`);
   }
-  if (config.labels !== "class" && typeof config.labels?.pseudoLabels === "string") {
-    if (config.ccl === null) {
-      problems.push(
-        "pseudo-labels are CCL's supervision, but CCL is off: add --ccl (or \"ccl\": {}) " +
-          "or drop --pseudo-labels",
-      );
-    }
-    if (!fileExists(config.labels.pseudoLabels)) {
-      problems.push(`pseudo-label file does not exist: ${config.labels.pseudoLabels}`);
-    }
+  if (config.labels !== "class" && config.ccl === null) {
+    problems.push(
+      'pseudo-labels are CCL\'s supervision, but CCL is off: add --ccl (or "ccl": {}) ' +
+        "or drop --pseudo-labels",
+    );
   }
   return problems;
+}
+
+/**
+ * Throws naming every file the config points to that does not exist here: backbone weights and
+ * the pseudo-label file. Run before any dataset is read or backbone loaded.
+ */
+export function assertConfigFilesExist(config: ExperimentConfig): void {
+  const missing: string[] = [];
+  const spec = parseBackboneSpec(config.backbone);
+  if (spec.weights.kind === "file" && !fileExists(spec.weights.path)) {
+    missing.push(`backbone weight file does not exist: ${spec.weights.path}`);
+  }
+  if (config.labels !== "class" && !fileExists(config.labels.pseudoLabels)) {
+    missing.push(`pseudo-label file does not exist: ${config.labels.pseudoLabels}`);
+  }
+  if (missing.length) throw new Error(`invalid experiment config:\n  ${missing.join("\n  ")}`);
 }
 
 function fileExists(path: string): boolean {

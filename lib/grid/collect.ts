@@ -167,24 +167,34 @@ export function summaryMarkdown(summary: GridSummary): string {
   const lines = [
     `# Grid ${summary.grid}`,
     "",
-    `${done} of ${summary.runs.length} runs done${others.length ? ` (${others.join(", ")})` : ""}. ` +
+    `${done} of ${summary.runs.length} runs done${
+      others.length ? ` (${others.join(", ")})` : ""
+    }. ` +
     `Mean-over-classes metrics (%), mean ± sample sd over the runs in a row (seeds); ` +
     `n = runs done / planned. Collected ${summary.collectedAt}.`,
     "",
-    `| ${[...summary.groupAxes, "n", ...summary.metrics.map((m) => METRIC_LABELS[m])].join(" | ")} |`,
+    `| ${
+      [...summary.groupAxes, "n", ...summary.metrics.map((m) => METRIC_LABELS[m])].join(" | ")
+    } |`,
     `|${[...summary.groupAxes, "n", ...summary.metrics].map(() => "---").join("|")}|`,
   ];
   for (const group of summary.groups) {
     const values = summary.metrics.map((m) => {
       const { mean, sd } = group.metrics[m];
-      return mean === null ? "—" : sd === null ? percent(mean) : `${percent(mean)} ± ${percent(sd)}`;
+      return mean === null
+        ? "—"
+        : sd === null
+        ? percent(mean)
+        : `${percent(mean)} ± ${percent(sd)}`;
     });
     lines.push(
-      `| ${[
-        ...summary.groupAxes.map((axis) => cell(String(group.axes[axis]))),
-        `${group.runs.length}/${group.planned}`,
-        ...values,
-      ].join(" | ")} |`,
+      `| ${
+        [
+          ...summary.groupAxes.map((axis) => cell(String(group.axes[axis]))),
+          `${group.runs.length}/${group.planned}`,
+          ...values,
+        ].join(" | ")
+      } |`,
     );
   }
   const notDone = summary.runs.filter((run) => run.state !== "done");
@@ -203,7 +213,7 @@ export function summaryMarkdown(summary: GridSummary): string {
 }
 
 /** Metrics in the plot. */
-export const CHART_METRICS: readonly MetricName[] = ["iAuroc", "pAuroc", "mAD"];
+export const GRID_CHART_METRICS: readonly MetricName[] = ["iAuroc", "pAuroc", "mAD"];
 
 /**
  * A Vega-Lite plot of the table: mean ± sd per row, one panel per metric (and per dataset when
@@ -213,7 +223,7 @@ export function summaryChart(summary: GridSummary): VegaLiteSpec {
   const facetByDataset = summary.groupAxes.includes("dataset");
   const labelAxes = summary.groupAxes.filter((axis) => !(facetByDataset && axis === "dataset"));
   const values = summary.groups.flatMap((group) =>
-    CHART_METRICS.flatMap((metric) => {
+    GRID_CHART_METRICS.flatMap((metric) => {
       const { mean, sd } = group.metrics[metric];
       if (mean === null) return [];
       const label = labelAxes.map((axis) => String(group.axes[axis])).join(" / ") || summary.grid;
@@ -234,7 +244,12 @@ export function summaryChart(summary: GridSummary): VegaLiteSpec {
     title: `Grid ${summary.grid}: mean ± sd over seeds (%)`,
     data: { values },
     facet: {
-      row: { field: "metric", type: "nominal", title: null, sort: CHART_METRICS.map((m) => METRIC_LABELS[m]) },
+      row: {
+        field: "metric",
+        type: "nominal",
+        title: null,
+        sort: GRID_CHART_METRICS.map((m) => METRIC_LABELS[m]),
+      },
       column: { field: "dataset", type: "nominal", title: null },
     },
     spec: {
@@ -283,7 +298,10 @@ export async function writeSummary(plan: GridPlan, summary: GridSummary): Promis
   await writeTextAtomic(files.markdown, summaryMarkdown(summary));
   await writeJsonAtomic(files.json, summary);
   if (summary.counts.done > 0) {
-    const chart = await writeChart(summaryChart(summary), join(plan.resultsDir, "plots", "summary"));
+    const chart = await writeChart(
+      summaryChart(summary),
+      join(plan.resultsDir, "plots", "summary"),
+    );
     files.plot = chart.png;
   }
   return files;

@@ -3,7 +3,7 @@
  * job array on a cluster).
  * @module
  */
-import type { GridPlan, PlannedRun } from "./expand.ts";
+import type { GridPlan, GridRun } from "./expand.ts";
 import { type LocalOptions, localTrainArgs, localWorkers, runLocal } from "./local.ts";
 import type { Observations } from "./run_state.ts";
 import { observeSlurm, type SlurmOptions, submitSlurm } from "./slurm.ts";
@@ -27,7 +27,7 @@ export interface Executor {
   /** Trains `runs` (local: until they end) or submits them (slurm); `dryRun` only writes. */
   submit(
     plan: GridPlan,
-    runs: readonly PlannedRun[],
+    runs: readonly GridRun[],
     options: { specPath: string; dryRun?: boolean },
   ): Promise<SubmitReport>;
   /** Queue and accounting states, with notes on what could not be read. */
@@ -44,7 +44,9 @@ export function localExecutor(options: LocalOptions = {}): Executor {
         return {
           failed: 0,
           lines: [
-            `would train ${runs.length} runs, ${localWorkers(plan, runs.length, options.workers)} at once:`,
+            `would train ${runs.length} runs, ${
+              localWorkers(plan, runs.length, options.workers)
+            } at once:`,
             ...runs.map((run) => `  ${deno} ${localTrainArgs(plan, run).join(" ")}`),
           ],
         };
@@ -71,7 +73,10 @@ export function slurmExecutor(options: SlurmOptions = {}): Executor {
     name: "slurm",
     async submit(plan, runs, { specPath, dryRun }) {
       const report = await submitSlurm(plan, runs, specPath, { ...options, dryRun });
-      const lines = [`job array script: ${report.arrayScript}`, `collect script: ${report.collectScript}`];
+      const lines = [
+        `job array script: ${report.arrayScript}`,
+        `collect script: ${report.collectScript}`,
+      ];
       if (report.submission) {
         lines.push(
           `submitted ${runs.length} runs as job array ${report.submission.arrayJobId}` +
@@ -79,7 +84,10 @@ export function slurmExecutor(options: SlurmOptions = {}): Executor {
             `${report.submission.collectJobId} runs after it`,
         );
       } else {
-        lines.push("dry run: nothing submitted; to submit:", ...report.commands.map((c) => `  ${c}`));
+        lines.push(
+          "dry run: nothing submitted; to submit:",
+          ...report.commands.map((c) => `  ${c}`),
+        );
       }
       return { failed: 0, lines };
     },

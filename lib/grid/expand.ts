@@ -14,10 +14,10 @@ import { METHOD_NAMES } from "../methods/registry.ts";
 import type { AxisValue, GridSpec } from "./spec.ts";
 
 /** Experiment-config settings (a partial config as JSON). */
-export type Settings = Record<string, unknown>;
+export type ConfigSettings = Record<string, unknown>;
 
 /** Built-in strategy presets; a spec's `strategies` adds to them. */
-export const STRATEGY_PRESETS: Readonly<Record<string, Settings>> = {
+export const STRATEGY_PRESETS: Readonly<Record<string, ConfigSettings>> = {
   "per-class": { strategy: "per-class", ccl: null },
   "joint": { strategy: "joint", ccl: null },
   "joint+ccl": { strategy: "joint", ccl: {} },
@@ -27,7 +27,7 @@ export const STRATEGY_PRESETS: Readonly<Record<string, Settings>> = {
 export const SYNTHETIC_DATASET = "synthetic";
 
 /** One run of a grid. */
-export interface PlannedRun {
+export interface GridRun {
   /** Stable name from the axis values, e.g. `rd_joint-ccl_synthetic_seed0`. */
   name: string;
   /** Position in the expansion (row-major over the axes in spec order). */
@@ -43,7 +43,7 @@ export interface GridPlan {
   spec: GridSpec;
   /** Axis names in spec order. */
   axes: string[];
-  runs: PlannedRun[];
+  runs: GridRun[];
   /** Parent folder of the run folders. */
   resultsDir: string;
   /** The grid's own files: configs, scripts, logs, states, job ids. */
@@ -81,17 +81,17 @@ export function expandGrid(spec: GridSpec, options: ExpandOptions = {}): GridPla
     throw new Error(`${source}: fixed.name is not allowed; run names come from the axes`);
   }
   const axes = Object.keys(spec.axes);
-  const settingsOf = new Map<string, Settings>();
+  const settingsOf = new Map<string, ConfigSettings>();
   for (const axis of axes) {
     for (const value of spec.axes[axis]) {
       settingsOf.set(`${axis}\u0000${value}`, axisSettings(spec, axis, value, source));
     }
   }
-  const runs: PlannedRun[] = [];
+  const runs: GridRun[] = [];
   const names = new Map<string, string>();
   for (const combination of crossProduct(axes.map((axis) => spec.axes[axis]))) {
     const values = Object.fromEntries(axes.map((axis, i) => [axis, combination[i]]));
-    const name = runName(values);
+    const name = gridRunName(values);
     const described = describe(values);
     if (names.has(name)) {
       throw new Error(
@@ -100,7 +100,7 @@ export function expandGrid(spec: GridSpec, options: ExpandOptions = {}): GridPla
       );
     }
     names.set(name, described);
-    let settings: Settings = { ...(spec.fixed ?? {}) };
+    let settings: ConfigSettings = { ...(spec.fixed ?? {}) };
     for (const axis of axes) {
       settings = mergeSettings(settings, settingsOf.get(`${axis}\u0000${values[axis]}`)!);
     }
@@ -123,12 +123,12 @@ export function expandGrid(spec: GridSpec, options: ExpandOptions = {}): GridPla
  *
  * @example
  * ```ts
- * import { runName } from "./expand.ts";
- * const name = runName({ method: "rd", strategy: "joint+ccl", epochs: 20, seed: 1 });
+ * import { gridRunName } from "./expand.ts";
+ * const name = gridRunName({ method: "rd", strategy: "joint+ccl", epochs: 20, seed: 1 });
  * if (name !== "rd_joint-ccl_epochs20_seed1") throw new Error(name);
  * ```
  */
-export function runName(values: Record<string, AxisValue>): string {
+export function gridRunName(values: Record<string, AxisValue>): string {
   return Object.entries(values).map(([axis, value]) => {
     const text = typeof value === "number" ? `${axis}${value}` : value;
     return text.replace(/[^\w.-]/g, "-");
@@ -149,7 +149,12 @@ function crossProduct(lists: AxisValue[][]): AxisValue[][] {
 const CONFIG_KEYS = Object.keys(DEFAULT_CONFIG).filter((key) => key !== "name");
 
 /** The config settings one axis value stands for. */
-function axisSettings(spec: GridSpec, axis: string, value: AxisValue, source: string): Settings {
+function axisSettings(
+  spec: GridSpec,
+  axis: string,
+  value: AxisValue,
+  source: string,
+): ConfigSettings {
   const unknown = (known: string[], extra = "") =>
     new Error(
       `${source}: axes.${axis}: unknown value ${JSON.stringify(value)} ` +
@@ -179,7 +184,7 @@ function axisSettings(spec: GridSpec, axis: string, value: AxisValue, source: st
       const preset = spec.strategies?.[String(value)] ?? STRATEGY_PRESETS[String(value)];
       if (preset) return preset;
       // A strategy the config itself knows (e.g. one added after these presets) is accepted.
-      const plain: Settings = { strategy: value, ccl: null };
+      const plain: ConfigSettings = { strategy: value, ccl: null };
       try {
         resolveConfig(plain as PartialConfig);
       } catch {
@@ -191,7 +196,9 @@ function axisSettings(spec: GridSpec, axis: string, value: AxisValue, source: st
       return plain;
     }
     case "seed": {
-      if (!Number.isInteger(value)) throw new Error(`${source}: axes.seed: ${value} is not an integer`);
+      if (!Number.isInteger(value)) {
+        throw new Error(`${source}: axes.seed: ${value} is not an integer`);
+      }
       return { seed: value };
     }
     default: {
@@ -208,8 +215,8 @@ function axisSettings(spec: GridSpec, axis: string, value: AxisValue, source: st
 }
 
 /** Merges `over` onto `base`: `data` and `methodOptions` key by key, everything else replaced. */
-export function mergeSettings(base: Settings, over: Settings): Settings {
-  const merged: Settings = { ...base, ...over };
+export function mergeSettings(base: ConfigSettings, over: ConfigSettings): ConfigSettings {
+  const merged: ConfigSettings = { ...base, ...over };
   for (const key of ["data", "methodOptions"]) {
     if (isRecord(base[key]) && isRecord(over[key])) merged[key] = { ...base[key], ...over[key] };
   }

@@ -5,7 +5,7 @@
  */
 import { ensureSynthDataset } from "../data/synth/mod.ts";
 import { syntheticCacheDir } from "../experiment/dataset.ts";
-import { type GridSummary, type SummaryFiles, summarizeGrid, writeSummary } from "./collect.ts";
+import { type GridSummary, summarizeGrid, type SummaryFiles, writeSummary } from "./collect.ts";
 import type { Executor, SubmitReport } from "./executor.ts";
 import { checkDatasetRoots, expandGrid, type GridPlan } from "./expand.ts";
 import { writePlanFiles } from "./layout.ts";
@@ -68,7 +68,9 @@ export async function submitGrid(
     if (n) say(`[grid] ${plan.spec.name}: ${n} runs ${state}, not submitted again`);
   }
   const runs = plan.runs.filter((run) => todo.has(run.name));
-  if (runs.length === 0) return { failed: 0, lines: ["nothing to do: every run is done or queued"] };
+  if (runs.length === 0) {
+    return { failed: 0, lines: ["nothing to do: every run is done or queued"] };
+  }
   await writePlanFiles(plan, runs);
   if (!options.dryRun) await prepareSyntheticData(plan, say);
   return await executor.submit(plan, runs, options);

@@ -5,7 +5,7 @@
  */
 import { join } from "@std/path";
 import { writeJsonAtomic } from "../util/atomic_write.ts";
-import type { GridPlan, PlannedRun } from "./expand.ts";
+import type { GridPlan, GridRun } from "./expand.ts";
 
 /** The paths of a grid's files. */
 export interface GridLayout {
@@ -46,7 +46,7 @@ export function gridLayout(plan: Pick<GridPlan, "gridDir" | "resultsDir">): Grid
 }
 
 /** Writes each run's config file and `plan.json` (atomically). */
-export async function writePlanFiles(plan: GridPlan, runs: readonly PlannedRun[] = plan.runs) {
+export async function writePlanFiles(plan: GridPlan, runs: readonly GridRun[] = plan.runs) {
   const layout = gridLayout(plan);
   for (const run of runs) await writeJsonAtomic(layout.config(run.name), run.config);
   await writeJsonAtomic(layout.plan, {

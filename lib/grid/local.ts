@@ -5,9 +5,9 @@
  */
 import { dirname, fromFileUrl } from "@std/path";
 import { writeJsonAtomic } from "../util/atomic_write.ts";
-import type { GridPlan, PlannedRun } from "./expand.ts";
+import type { GridPlan, GridRun } from "./expand.ts";
 import { gridLayout } from "./layout.ts";
-import { runPool } from "./pool.ts";
+import { mapConcurrent } from "./pool.ts";
 import type { RunMarker } from "./run_state.ts";
 
 /** Options of {@linkcode runLocal}. */
@@ -33,7 +33,7 @@ export interface LocalOutcome {
 const TRAIN_SCRIPT = fromFileUrl(new URL("../../scripts/train.ts", import.meta.url));
 
 /** The command line that trains `run` (after the Deno executable). */
-export function localTrainArgs(plan: GridPlan, run: PlannedRun): string[] {
+export function localTrainArgs(plan: GridPlan, run: GridRun): string[] {
   return [
     "run",
     "-A",
@@ -58,7 +58,7 @@ export function localWorkers(plan: GridPlan, runs: number, requested?: number): 
  */
 export async function runLocal(
   plan: GridPlan,
-  runs: readonly PlannedRun[],
+  runs: readonly GridRun[],
   options: LocalOptions = {},
 ): Promise<LocalOutcome[]> {
   const say = options.log ?? ((line: string) => console.error(line));
@@ -66,12 +66,14 @@ export async function runLocal(
   const deno = options.deno ?? Deno.execPath();
   let finished = 0;
   say(`[grid] ${plan.spec.name}: ${runs.length} runs, ${workers} at once`);
-  return await runPool(runs, workers, async (run) => {
+  return await mapConcurrent(runs, workers, async (run) => {
     const outcome = await trainOne(plan, run, deno, options.signal);
     finished++;
     say(
       `[grid] ${finished}/${runs.length} ${run.name}: ` +
-        `${outcome.exitCode === 0 ? "done" : `failed (exit ${outcome.exitCode}), log ${outcome.log}`}` +
+        `${
+          outcome.exitCode === 0 ? "done" : `failed (exit ${outcome.exitCode}), log ${outcome.log}`
+        }` +
         ` in ${outcome.seconds.toFixed(0)} s`,
     );
     return outcome;
@@ -80,7 +82,7 @@ export async function runLocal(
 
 async function trainOne(
   plan: GridPlan,
-  run: PlannedRun,
+  run: GridRun,
   deno: string,
   signal?: AbortSignal,
 ): Promise<LocalOutcome> {

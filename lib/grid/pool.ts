@@ -10,9 +10,9 @@
  *
  * @example
  * ```ts
- * import { runPool } from "./pool.ts";
+ * import { mapConcurrent } from "./pool.ts";
  * let running = 0, peak = 0;
- * const out = await runPool([1, 2, 3, 4], 2, async (n) => {
+ * const out = await mapConcurrent([1, 2, 3, 4], 2, async (n) => {
  *   peak = Math.max(peak, ++running);
  *   await new Promise((r) => setTimeout(r, 5));
  *   running--;
@@ -21,7 +21,7 @@
  * if (out.join() !== "10,20,30,40" || peak !== 2) throw new Error(`${out} ${peak}`);
  * ```
  */
-export async function runPool<T, R>(
+export async function mapConcurrent<T, R>(
   items: readonly T[],
   workers: number,
   work: (item: T, index: number) => Promise<R>,

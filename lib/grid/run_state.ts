@@ -6,7 +6,7 @@
  */
 import { join } from "@std/path";
 import type { RunResult } from "../experiment/run_experiment.ts";
-import type { GridPlan, PlannedRun } from "./expand.ts";
+import type { GridPlan, GridRun } from "./expand.ts";
 import { gridLayout } from "./layout.ts";
 
 /** Where a run stands. */
@@ -63,6 +63,8 @@ export interface Observations {
   submitted?: Map<string, string>;
 }
 
+const ANSI_COLOUR = new RegExp(String.fromCharCode(27) + "\\[[0-9;]*m", "g");
+
 /** Lines of a log shown for a failed run. */
 export const LOG_TAIL_LINES = 15;
 
@@ -77,7 +79,7 @@ export async function readRunStates(
 /** Reads the state of one run. */
 export async function readRunState(
   plan: GridPlan,
-  run: PlannedRun,
+  run: GridRun,
   observed: Observations = {},
 ): Promise<RunStatus> {
   const layout = gridLayout(plan);
@@ -143,18 +145,21 @@ export function configDifferences(
   wanted: Record<string, unknown>,
 ): string[] {
   const keys = [...new Set([...Object.keys(found), ...Object.keys(wanted)])].sort();
-  return keys.filter((key) => stableJson(found[key]) !== stableJson(wanted[key])).map((key) =>
-    `${key}: ${stableJson(found[key]) ?? "absent"} vs ${stableJson(wanted[key]) ?? "absent"}`
+  return keys.filter((key) => sortedJson(found[key]) !== sortedJson(wanted[key])).map((key) =>
+    `${key}: ${sortedJson(found[key]) ?? "absent"} vs ${sortedJson(wanted[key]) ?? "absent"}`
   );
 }
 
 /** JSON with object keys sorted, so equal values give equal text. */
-export function stableJson(value: unknown): string | undefined {
+function sortedJson(value: unknown): string | undefined {
   if (value === undefined) return undefined;
-  return JSON.stringify(value, (_key, v) =>
-    v && typeof v === "object" && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b)))
-      : v);
+  return JSON.stringify(
+    value,
+    (_key, v) =>
+      v && typeof v === "object" && !Array.isArray(v)
+        ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b)))
+        : v,
+  );
 }
 
 /** The last `lines` non-empty lines of a log file (empty if it cannot be read). */
@@ -178,6 +183,8 @@ export async function readLogTail(path: string, lines = LOG_TAIL_LINES): Promise
     }
     return new TextDecoder().decode(buffer.subarray(0, read))
       // Progress bars redraw with carriage returns; keep the last state of each line.
+      // deno task colours its own lines even in files.
+      .replace(ANSI_COLOUR, "")
       .split("\n").map((line) => line.split("\r").pop()!.trimEnd())
       .filter((line) => line.length > 0)
       .slice(-lines);

@@ -7,7 +7,7 @@
  */
 import { join, resolve } from "@std/path";
 import { writeJsonAtomic, writeTextAtomic } from "../util/atomic_write.ts";
-import type { GridPlan, PlannedRun } from "./expand.ts";
+import type { GridPlan, GridRun } from "./expand.ts";
 import { gridLayout } from "./layout.ts";
 import type { Observations, QueuedRun } from "./run_state.ts";
 import { arrayJobScript, collectJobScript, type ScriptContext } from "./slurm_script.ts";
@@ -91,7 +91,7 @@ export interface SlurmSubmitReport {
  */
 export async function submitSlurm(
   plan: GridPlan,
-  runs: readonly PlannedRun[],
+  runs: readonly GridRun[],
   specPath: string,
   options: SlurmOptions & { dryRun?: boolean } = {},
 ): Promise<SlurmSubmitReport> {
@@ -109,7 +109,10 @@ export async function submitSlurm(
     return {
       arrayScript,
       collectScript,
-      commands: [`sbatch ${arrayArgs.join(" ")}`, `sbatch ${collectArgs("<array job id>").join(" ")}`],
+      commands: [
+        `sbatch ${arrayArgs.join(" ")}`,
+        `sbatch ${collectArgs("<array job id>").join(" ")}`,
+      ],
     };
   }
   const arrayJobId = await sbatch(arrayArgs, options.env);
@@ -181,7 +184,9 @@ export function parseQueue(text: string, jobs: SlurmJobs): Map<string, QueuedRun
     const [jobId, state, time, reason] = line.trim().split("|");
     const run = byTask.get(jobId);
     if (!run || !state) continue;
-    const detail = state === "PENDING" ? `(${reason})` : `${time}${reason && reason !== "None" ? ` (${reason})` : ""}`;
+    const detail = state === "PENDING"
+      ? `(${reason})`
+      : `${time}${reason && reason !== "None" ? ` (${reason})` : ""}`;
     queue.set(run, { jobId, state, detail });
   }
   return queue;
@@ -201,8 +206,14 @@ export async function observeSlurm(
   const submitted = latestTaskIds(jobs);
   const ids = [...new Set(jobs.submissions.map((s) => s.arrayJobId))].join(",");
   const name = `ccl-grid-${plan.spec.name}`;
-  const squeue = await slurmCommand("squeue", ["-h", "-r", "-n", name, "-o", "%i|%T|%M|%r"], options.env);
-  if (squeue.code !== 0) throw new Error(`squeue failed (exit ${squeue.code}): ${squeue.stderr.trim()}`);
+  const squeue = await slurmCommand(
+    "squeue",
+    ["-h", "-r", "-n", name, "-o", "%i|%T|%M|%r"],
+    options.env,
+  );
+  if (squeue.code !== 0) {
+    throw new Error(`squeue failed (exit ${squeue.code}): ${squeue.stderr.trim()}`);
+  }
   const queue = parseQueue(squeue.stdout, jobs);
   const accounting = new Map<string, string>();
   const sacct = await slurmCommand(

@@ -5,7 +5,7 @@
  * @module
  */
 import { resolve } from "@std/path";
-import type { GridPlan, PlannedRun } from "./expand.ts";
+import type { GridPlan, GridRun } from "./expand.ts";
 import { gridLayout } from "./layout.ts";
 import type { SlurmSettings } from "./spec.ts";
 
@@ -31,7 +31,9 @@ function checkLine(what: string, text: string): string {
 export function resourceDirectives(slurm: SlurmSettings, collect = false): string[] {
   const lines: string[] = [];
   const add = (flag: string, value: string | number | undefined) => {
-    if (value !== undefined) lines.push(`#SBATCH --${flag}=${checkLine(`slurm ${flag}`, String(value))}`);
+    if (value !== undefined) {
+      lines.push(`#SBATCH --${flag}=${checkLine(`slurm ${flag}`, String(value))}`);
+    }
   };
   add("partition", slurm.partition);
   add("account", slurm.account);
@@ -68,7 +70,7 @@ export function resourceDirectives(slurm: SlurmSettings, collect = false): strin
  */
 export function arrayJobScript(
   plan: GridPlan,
-  runs: readonly PlannedRun[],
+  runs: readonly GridRun[],
   context: ScriptContext,
 ): string {
   if (runs.length === 0) throw new Error("a job array needs at least one run");
@@ -91,9 +93,10 @@ export function arrayJobScript(
     "#SBATCH --requeue",
     ...resourceDirectives(slurm),
     "set -uo pipefail",
+    "export NO_COLOR=1",
     `cd ${shellQuote(context.repoDir)} || exit 1`,
     `runs=(${runs.map((run) => shellQuote(run.name)).join(" ")})`,
-    'run=${runs[$SLURM_ARRAY_TASK_ID]}',
+    "run=${runs[$SLURM_ARRAY_TASK_ID]}",
     `grid=${shellQuote(gridDir)}`,
     'job="${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}"',
     'log="$grid/logs/slurm-$job.out"',
@@ -104,7 +107,7 @@ export function arrayJobScript(
     "marker() {",
     '  local end=""',
     '  if [[ $# -gt 0 ]]; then end=",\\"finishedAt\\":\\"$(date -u +%FT%TZ)\\",\\"exitCode\\":$1"; fi',
-    "  printf '{\"executor\":\"slurm\",\"jobId\":\"%s\",\"log\":\"%s\",\"host\":\"%s\",\"restarts\":%s,\"startedAt\":\"%s\"%s}\\n' \\",
+    '  printf \'{"executor":"slurm","jobId":"%s","log":"%s","host":"%s","restarts":%s,"startedAt":"%s"%s}\\n\' \\',
     '    "$job" "$log" "$(hostname)" "$restarts" "$started" "$end" >"$state.$$.tmp" && mv "$state.$$.tmp" "$state"',
     "}",
     'mkdir -p "$grid/state"',

@@ -37,7 +37,7 @@ export interface SlurmSettings {
   collectTime?: string;
 }
 
-/** Settings of the local executor. */
+/** ConfigSettings of the local executor. */
 export interface LocalSettings {
   /** Runs at once (default: the number of CPU cores, at most the number of runs). */
   workers?: number;
@@ -54,7 +54,7 @@ export interface GridSpec {
    * defined in `define`.
    */
   axes: Record<string, AxisValue[]>;
-  /** Settings of every run (experiment-config keys), under the axes' values. */
+  /** ConfigSettings of every run (experiment-config keys), under the axes' values. */
   fixed?: Record<string, unknown>;
   /** Named datasets: the `data` part of a config (`{"root": "/shared/mvtec_ad"}`). */
   datasets?: Record<string, Record<string, unknown>>;
@@ -123,7 +123,9 @@ export function parseGridSpec(value: unknown, source = "grid spec"): GridSpec {
     }
   }
   if (typeof value.name !== "string" || !NAME_PATTERN.test(value.name)) {
-    problems.push(`"name" must be letters, digits, '.', '_' or '-', got ${JSON.stringify(value.name)}`);
+    problems.push(
+      `"name" must be letters, digits, '.', '_' or '-', got ${JSON.stringify(value.name)}`,
+    );
   }
   if (!isRecord(value.axes) || Object.keys(value.axes).length === 0) {
     problems.push(`"axes" must be an object with at least one axis`);
@@ -135,7 +137,9 @@ export function parseGridSpec(value: unknown, source = "grid spec"): GridSpec {
       }
       for (const v of values) {
         if (typeof v !== "string" && typeof v !== "number") {
-          problems.push(`axes.${axis}: values must be strings or numbers, got ${JSON.stringify(v)}`);
+          problems.push(
+            `axes.${axis}: values must be strings or numbers, got ${JSON.stringify(v)}`,
+          );
         }
       }
       if (new Set(values).size !== values.length) problems.push(`axes.${axis} repeats a value`);

@@ -5,6 +5,8 @@
  */
 export type * from "./types.ts";
 export * from "./layers.ts";
+export * from "./components/mod.ts";
+export * from "./normalized_method.ts";
 export * from "./gaussian_blur.ts";
 export * from "./objective.ts";
 export * from "./trainer.ts";

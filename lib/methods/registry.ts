@@ -1,16 +1,101 @@
 /**
- * Creates anomaly-detection methods by name.
+ * Creates anomaly-detection methods by name, and says before any training what each can take
+ * (options, image sizes, backbone stages).
  * @module
  */
 import type { Backbone } from "../backbones/types.ts";
+import { resolveRDConfig } from "./rd/config.ts";
 import { createRD } from "./rd/rd.ts";
 import type { AnomalyMethod } from "./types.ts";
 
+/** What the runner may know about a method before building it. */
+export interface MethodInfo {
+  readonly name: string;
+  /** One line: what the method is. */
+  readonly summary: string;
+  /** The input side must be a multiple of this (the method's deepest downsampling). */
+  readonly sizeMultiple: number;
+  /** Backbone stages the method needs (0: it uses no backbone). */
+  readonly backboneStages: number;
+  /** Validates `options` for a backbone architecture; throws a clear error naming the key. */
+  checkOptions(architecture: string, options: Record<string, unknown>): void;
+  create(backbone: Backbone, options: Record<string, unknown>, seed: number): AnomalyMethod;
+}
+
+const RD_INFO: MethodInfo = {
+  name: "rd",
+  summary: "Reverse Distillation (frozen encoder, one-class bottleneck, feature decoder)",
+  sizeMultiple: 32,
+  backboneStages: 3,
+  checkOptions: (architecture, options) => void resolveRDConfig(architecture, options),
+  create: (backbone, options, seed) => createRD(backbone, options, seed),
+};
+
+const METHODS: readonly MethodInfo[] = [RD_INFO];
+
 /** The names {@linkcode createMethod} knows. */
-export const METHOD_NAMES = ["rd"] as const;
+export const METHOD_NAMES: readonly string[] = METHODS.map((m) => m.name);
 
 /** A method name {@linkcode createMethod} knows. */
-export type MethodName = typeof METHOD_NAMES[number];
+export type MethodName = string;
+
+/** The registry entry of `name`; throws listing the known methods. */
+export function methodInfo(name: string): MethodInfo {
+  const info = METHODS.find((m) => m.name === name);
+  if (!info) {
+    throw new Error(
+      `lib/methods/registry.ts: unknown method "${name}" (known: ${METHOD_NAMES.join(", ")})`,
+    );
+  }
+  return info;
+}
+
+/**
+ * What is wrong with running method `name` with `options` at `imageSize` over a backbone of
+ * `architecture` with `stages` stages (empty: nothing). Runs before any data or weights load.
+ *
+ * @example
+ * ```ts
+ * import { methodProblems } from "./registry.ts";
+ * const problems = methodProblems("rd", { imageSize: 48, architecture: "small_resnet" });
+ * if (!problems[0].includes("multiple of 32")) throw new Error();
+ * ```
+ */
+export function methodProblems(
+  name: string,
+  setting: {
+    imageSize: number;
+    architecture: string;
+    stages?: number;
+    options?: Record<string, unknown>;
+  },
+): string[] {
+  let info: MethodInfo;
+  try {
+    info = methodInfo(name);
+  } catch (e) {
+    return [`unknown method "${name}" (known: ${METHOD_NAMES.join(", ")})`];
+  }
+  const problems: string[] = [];
+  if (!Number.isInteger(setting.imageSize) || setting.imageSize % info.sizeMultiple !== 0) {
+    problems.push(
+      `imageSize must be a multiple of ${info.sizeMultiple} for ${name} (it downsamples by ` +
+        `${info.sizeMultiple}), got ${setting.imageSize}`,
+    );
+  }
+  if (setting.stages !== undefined && setting.stages < info.backboneStages) {
+    problems.push(
+      `${name} needs a backbone with ${info.backboneStages} stages, "${setting.architecture}" ` +
+        `has ${setting.stages}`,
+    );
+  }
+  try {
+    info.checkOptions(setting.architecture, setting.options ?? {});
+  } catch (e) {
+    problems.push(e instanceof Error ? e.message : String(e));
+  }
+  return problems;
+}
 
 /**
  * Creates the method `name` over a frozen `backbone`, with `config` (JSON) overriding the
@@ -31,12 +116,5 @@ export function createMethod(
   config: Record<string, unknown> = {},
   seed = 0,
 ): AnomalyMethod {
-  switch (name) {
-    case "rd":
-      return createRD(backbone, config, seed);
-    default:
-      throw new Error(
-        `lib/methods/registry.ts: unknown method "${name}" (known: ${METHOD_NAMES.join(", ")})`,
-      );
-  }
+  return methodInfo(name).create(backbone, config, seed);
 }

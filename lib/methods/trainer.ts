@@ -1,7 +1,8 @@
 /**
- * The generic training step: one Adam optimiser per parameter group (each with its own
- * learning rate), gradients of the objective's total loss, optional global-norm clipping
- * (PyTorch's `clip_grad_norm_`), and the loss values read back as numbers.
+ * The generic training step: one optimiser per parameter group as the group describes it
+ * (`lib/optim`: Adam, AdamW, SGD with momentum; learning-rate schedule; clipping), training
+ * phases that update only some groups, gradients of the objective's total loss, optional
+ * global-norm clipping (PyTorch's `clip_grad_norm_`), and the loss values read back as numbers.
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
@@ -9,16 +10,27 @@ import * as tf from "@tensorflow/tfjs-core";
 // load under Deno (extensionless ESM imports); the union package's node bundle registers them
 // all into the same tfjs-core instance.
 import "../backend/register_gradients.ts";
-import type { Objective, ParameterGroup, TrainBatch } from "./types.ts";
+import { createOptimizer } from "../optim/create_optimizer.ts";
+import type { Optimizer, OptimizerSpec } from "../optim/types.ts";
+import type {
+  GroupOptimizer,
+  Objective,
+  ParameterGroup,
+  TrainBatch,
+  TrainingPhase,
+} from "./types.ts";
 
 /** Options of {@linkcode createTrainer}. */
 export interface TrainerOptions {
-  /** Adam's (beta1, beta2); default [0.5, 0.999] as RD and CCL. */
-  betas?: [number, number];
-  /** Clips the global gradient norm (over all groups) to this value; default no clipping. */
+  /** Clips the global gradient norm (over all updated groups) to this value; default none. */
   clipNorm?: number;
-  /** Adam's epsilon; default 1e-8 (PyTorch's, where TF.js would pick 1e-7). */
-  epsilon?: number;
+  /**
+   * Steps of the whole training: needed by phases and learning-rate schedules, which are
+   * fractions of it. Default: unknown (then a single phase and constant learning rates).
+   */
+  totalSteps?: number;
+  /** The training phases; default `objective.phases?.()`, else one phase over every group. */
+  phases?: readonly TrainingPhase[];
 }
 
 /** Trains an objective one batch at a time. */
@@ -29,11 +41,16 @@ export interface Trainer {
    * stall the step and crashes TF.js WebGPU under Deno.
    */
   step(batch: TrainBatch): Promise<Record<string, number>>;
+  /** The name of the phase step `step` belongs to (`"train"` without phases). */
+  phaseAt(step: number): string;
   /** Global gradient norm of the last step before clipping (NaN before the first step). */
   readonly lastGradNorm: number;
   /** Steps taken so far. */
   readonly steps: number;
-  /** Each optimiser's state (Adam's step count and moments), in parameter-group order. */
+  /**
+   * Each optimiser's full state, in parameter-group order, keyed by the variables' stable
+   * names (`objective.namedVariables()`), so a checkpoint restores in another process.
+   */
   getOptimizerWeights(): Promise<OptimizerWeights[]>;
   /**
    * Restores what {@linkcode Trainer.getOptimizerWeights} returned (for resuming) and the step
@@ -44,18 +61,61 @@ export interface Trainer {
   dispose(): void;
 }
 
+/** The optimiser of a group that names none: RD's and CCL's Adam (0.5, 0.999), epsilon 1e-8. */
+export const DEFAULT_GROUP_OPTIMIZER: Readonly<GroupOptimizer> = Object.freeze({
+  kind: "adam",
+  beta1: 0.5,
+  beta2: 0.999,
+  epsilon: 1e-8,
+});
+
+/** The optimiser spec of `group` (its optimiser, or the default, at its learning rate). */
+export function groupOptimizerSpec(group: ParameterGroup): OptimizerSpec {
+  return { ...(group.optimizer ?? DEFAULT_GROUP_OPTIMIZER), learningRate: group.learningRate };
+}
+
 /**
- * Adam's running powers beta1^t and beta2^t. TF.js keeps them as products updated every step
- * but `setWeights` recomputes them with `pow`, which differs in the last bits; saving them
- * makes a resumed run bit-identical to an uninterrupted one.
+ * The learning rate of `group` at `step` of `totalSteps` under its schedule.
+ *
+ * @example
+ * ```ts
+ * import { scheduledLearningRate } from "./trainer.ts";
+ * const group = {
+ *   name: "g",
+ *   variables: [],
+ *   learningRate: 1,
+ *   schedule: { kind: "multistep" as const, milestones: [0.5], gamma: 0.1 },
+ * };
+ * if (scheduledLearningRate(group, 60, 100) !== 0.1) throw new Error();
+ * ```
  */
-function adamPowers(optimizer: tf.Optimizer): Array<{ name: string; variable: tf.Variable }> {
-  const adam = optimizer as unknown as { accBeta1?: tf.Variable; accBeta2?: tf.Variable };
-  if (!adam.accBeta1 || !adam.accBeta2) return [];
-  return [
-    { name: "__adam_beta1_power", variable: adam.accBeta1 },
-    { name: "__adam_beta2_power", variable: adam.accBeta2 },
-  ];
+export function scheduledLearningRate(
+  group: ParameterGroup,
+  step: number,
+  totalSteps: number | undefined,
+): number {
+  const schedule = group.schedule ?? { kind: "constant" };
+  if (schedule.kind === "constant" || totalSteps === undefined) return group.learningRate;
+  const passed = schedule.milestones.filter((m) => step >= Math.round(m * totalSteps)).length;
+  return group.learningRate * schedule.gamma ** passed;
+}
+
+/**
+ * The index of the phase `step` of `totalSteps` falls in: phase i covers the i-th share of the
+ * steps.
+ */
+export function phaseIndexAt(
+  phases: readonly TrainingPhase[],
+  step: number,
+  totalSteps: number | undefined,
+): number {
+  if (phases.length <= 1 || totalSteps === undefined) return 0;
+  let end = 0;
+  for (const [i, phase] of phases.entries()) {
+    end += phase.fraction;
+    if (step < Math.round(end * totalSteps)) return i;
+  }
+  return phases.length - 1;
 }
 
 /** One optimiser's state as TF.js `getWeights` lists it. */
@@ -135,8 +195,37 @@ function validateGroups(groups: readonly ParameterGroup[], objective: string): v
   }
 }
 
+/** One phase over every group, for objectives without phases. */
+const SINGLE_PHASE = "train";
+
+function validatePhases(
+  phases: readonly TrainingPhase[],
+  groups: readonly ParameterGroup[],
+  objective: string,
+): void {
+  const names = new Set(groups.map((g) => g.name));
+  let sum = 0;
+  for (const phase of phases) {
+    for (const group of phase.groups) {
+      if (!names.has(group)) {
+        throw new Error(
+          `lib/methods/trainer.ts: phase "${phase.name}" of "${objective}" names unknown group ` +
+            `"${group}" (groups: ${[...names].join(", ")})`,
+        );
+      }
+    }
+    if (!(phase.fraction > 0)) {
+      throw new Error(`lib/methods/trainer.ts: phase "${phase.name}" has share ${phase.fraction}`);
+    }
+    sum += phase.fraction;
+  }
+  if (phases.length > 0 && Math.abs(sum - 1) > 1e-9) {
+    throw new Error(`lib/methods/trainer.ts: the phases of "${objective}" add up to ${sum}, not 1`);
+  }
+}
+
 /**
- * Creates a trainer for `objective`. Parameter groups are read once, here.
+ * Creates a trainer for `objective`. Parameter groups and phases are read once, here.
  *
  * @example
  * ```ts ignore
@@ -144,24 +233,46 @@ function validateGroups(groups: readonly ParameterGroup[], objective: string): v
  * import type { Objective, TrainBatch } from "./types.ts";
  * declare const objective: Objective;
  * declare const batch: TrainBatch;
- * const trainer = createTrainer(objective, { betas: [0.5, 0.999], clipNorm: 5 });
- * const losses = await trainer.step(batch); // e.g. { rd: 0.41, total: 0.41 }
+ * const trainer = createTrainer(objective, { clipNorm: 5, totalSteps: 100 });
+ * const losses = await trainer.step(batch); // e.g. { method: 0.41, total: 0.41 }
  * trainer.dispose();
  * ```
  */
 export function createTrainer(objective: Objective, options: TrainerOptions = {}): Trainer {
-  const [beta1, beta2] = options.betas ?? [0.5, 0.999];
-  const epsilon = options.epsilon ?? 1e-8;
   const clipNorm = options.clipNorm;
   if (clipNorm !== undefined && !(clipNorm > 0)) {
     throw new Error(`lib/methods/trainer.ts: clipNorm must be > 0, got ${clipNorm}`);
   }
+  const totalSteps = options.totalSteps;
   const groups = objective.parameterGroups();
   validateGroups(groups, objective.name);
-  const optimizers = groups.map((g) => tf.train.adam(g.learningRate, beta1, beta2, epsilon));
-  const variables = groups.flatMap((g) => g.variables);
+  const phases = [...(options.phases ?? objective.phases?.() ?? [])];
+  validatePhases(phases, groups, objective.name);
+  const optimizers: Optimizer[] = groups.map((g) =>
+    createOptimizer(groupOptimizerSpec(g), g.variables)
+  );
+  // Per phase, the indices of the groups it updates (groups no phase names: every phase).
+  const phased = new Set(phases.flatMap((p) => p.groups));
+  const activeGroups = (phases.length ? phases : [{ name: SINGLE_PHASE, groups: [], fraction: 1 }])
+    .map((phase) =>
+      groups.flatMap((g, i) => (phase.groups.includes(g.name) || !phased.has(g.name) ? [i] : []))
+    );
   let lastGradNorm = NaN;
   let steps = 0;
+
+  // Stable names (checkpoints) <-> TF.js's process-global variable names.
+  const stableName = new Map<string, string>();
+  for (const [name, variable] of objective.namedVariables()) stableName.set(variable.name, name);
+  const engineName = new Map([...stableName].map(([engine, stable]) => [stable, engine]));
+  const renameKey = (key: string, names: Map<string, string>) => {
+    const cut = key.lastIndexOf("/");
+    if (cut < 0 || key.startsWith("__")) return key;
+    const mapped = names.get(key.slice(0, cut));
+    if (mapped === undefined) {
+      throw new Error(`lib/methods/trainer.ts: optimiser state ${key} names no known variable`);
+    }
+    return mapped + key.slice(cut);
+  };
 
   async function step(batch: TrainBatch): Promise<Record<string, number>> {
     if (objective.needsAugmentedView && !batch.augmented) {
@@ -169,8 +280,17 @@ export function createTrainer(objective: Objective, options: TrainerOptions = {}
         `lib/methods/trainer.ts: objective "${objective.name}" needs batch.augmented, which is missing`,
       );
     }
+    const active = activeGroups[phaseIndexAt(phases, steps, totalSteps)];
+    const variables = active.flatMap((i) => groups[i].variables);
+    for (const i of active) {
+      const rate = scheduledLearningRate(groups[i], steps, totalSteps);
+      if (rate !== optimizers[i].spec.learningRate) optimizers[i].setLearningRate(rate);
+    }
     let names: string[] = [];
     let kept: tf.Scalar[] = [];
+    // Gradients to apply per active group; they leave the tidy, because the optimisers create
+    // their state on the first update, which must outlive any scope.
+    const updates: Array<{ index: number; grads: tf.NamedTensorMap }> = [];
     const packed = tf.tidy(() => {
       const { grads } = tf.variableGrads(() => {
         const losses = objective.losses(batch);
@@ -194,17 +314,26 @@ export function createTrainer(objective: Objective, options: TrainerOptions = {}
       } else {
         norm = globalNorm(Object.values(grads));
       }
-      groups.forEach((group, i) => {
-        const own: { name: string; tensor: tf.Tensor }[] = [];
+      for (const i of active) {
+        const group = groups[i];
+        let own: tf.NamedTensorMap = {};
         for (const variable of group.variables) {
           const grad = applied[variable.name];
           // A variable the loss does not reach this step has no gradient and is left alone.
-          if (grad) own.push({ name: variable.name, tensor: grad });
+          if (grad) own[variable.name] = grad;
         }
-        if (own.length > 0) optimizers[i].applyGradients(own);
-      });
+        if (Object.keys(own).length === 0) continue;
+        if (group.clipNorm !== undefined) own = clipByGlobalNorm(own, group.clipNorm).grads;
+        for (const grad of Object.values(own)) tf.keep(grad);
+        updates.push({ index: i, grads: own });
+      }
       return tf.stack([...kept, norm]);
     });
+    try {
+      for (const { index, grads } of updates) optimizers[index].applyGradients(grads);
+    } finally {
+      tf.dispose(updates.flatMap(({ grads }) => Object.values(grads)));
+    }
     try {
       const values = await packed.data();
       const result: Record<string, number> = {};
@@ -220,6 +349,9 @@ export function createTrainer(objective: Objective, options: TrainerOptions = {}
 
   return {
     step,
+    phaseAt(at: number) {
+      return phases.length ? phases[phaseIndexAt(phases, at, totalSteps)].name : SINGLE_PHASE;
+    },
     get lastGradNorm() {
       return lastGradNorm;
     },
@@ -227,29 +359,33 @@ export function createTrainer(objective: Objective, options: TrainerOptions = {}
       return steps;
     },
     getOptimizerWeights() {
-      return Promise.all(optimizers.map(async (optimizer) => [
-        ...await optimizer.getWeights(),
-        ...adamPowers(optimizer).map(({ name, variable }) => ({ name, tensor: variable.clone() })),
-      ]));
+      return Promise.resolve(
+        optimizers.map((optimizer) =>
+          Object.entries(optimizer.getState()).map(([key, tensor]) => ({
+            name: renameKey(key, stableName),
+            tensor,
+          }))
+        ),
+      );
     },
-    async setOptimizerWeights(weights, restoredSteps) {
+    setOptimizerWeights(weights, restoredSteps) {
       if (weights.length !== optimizers.length) {
         throw new Error(
           `lib/methods/trainer.ts: state of ${weights.length} optimisers given, ` +
             `"${objective.name}" has ${optimizers.length} parameter groups`,
         );
       }
-      for (const [i, optimizer] of optimizers.entries()) {
-        const powers = adamPowers(optimizer);
-        const names = new Set(powers.map(({ name }) => name));
-        await optimizer.setWeights(weights[i].filter(({ name }) => !names.has(name)));
-        for (const { name, variable } of powers) {
-          const saved = weights[i].find((w) => w.name === name);
-          if (saved) variable.assign(saved.tensor);
+      try {
+        for (const [i, optimizer] of optimizers.entries()) {
+          const state: tf.NamedTensorMap = {};
+          for (const { name, tensor } of weights[i]) state[renameKey(name, engineName)] = tensor;
+          optimizer.setState(state);
         }
-        tf.dispose(weights[i].map(({ tensor }) => tensor));
+      } finally {
+        tf.dispose(weights.flat().map(({ tensor }) => tensor));
       }
       steps = restoredSteps;
+      return Promise.resolve();
     },
     dispose() {
       for (const optimizer of optimizers) optimizer.dispose();

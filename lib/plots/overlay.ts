@@ -96,6 +96,8 @@ export interface OverlayOptions {
   tile?: number;
   colorMap?: ColorMapName;
   title?: string;
+  /** Items side by side per row (default 1), e.g. the images of one defect type. */
+  groups?: number;
 }
 
 const CONTOUR: [number, number, number] = [255, 40, 40];
@@ -155,9 +157,11 @@ export async function overlayGrid(
     }
   }
   const tile = options.tile ?? 128;
+  const groups = Math.max(1, Math.floor(options.groups ?? 1));
   const gap = 6;
-  const labelWidth = 190;
-  const header = options.title ? 58 : 30;
+  const labelWidth = 120;
+  const groupWidth = labelWidth + 4 * (tile + gap) + 10;
+  const header = options.title ? 66 : 34;
   const lut = colorMapLut(options.colorMap ?? "inferno");
   let [lo, hi] = options.range ?? [Infinity, -Infinity];
   if (!options.range) {
@@ -168,10 +172,14 @@ export async function overlayGrid(
       }
     }
   }
-  const width = labelWidth + 4 * (tile + gap);
-  const height = header + items.length * (tile + gap);
+  const rows = Math.ceil(items.length / groups);
+  const width = groups * groupWidth;
+  const height = header + rows * (tile + gap);
   const layers: sharp.OverlayOptions[] = [];
-  for (const [row, item] of items.entries()) {
+  const labels: string[] = [];
+  for (const [n, item] of items.entries()) {
+    const row = Math.floor(n / groups);
+    const left = (n % groups) * groupWidth;
     const image = new Uint8Array(
       await sharp(item.imagePath).removeAlpha().resize(tile, tile, { kernel: "cubic" }).raw()
         .toBuffer(),
@@ -189,29 +197,30 @@ export async function overlayGrid(
       layers.push({
         input: Buffer.from(rgb.buffer, rgb.byteOffset, rgb.byteLength),
         raw: { width: tile, height: tile, channels: 3 },
-        left: labelWidth + col * (tile + gap),
+        left: left + labelWidth + col * (tile + gap),
         top,
       });
     }
+    labels.push(
+      item.label.split("\n").map((line, k) =>
+        `<text x="${left + 6}" y="${top + tile / 2 + k * 17}" font-size="13">${escapeXml(line)}</text>`
+      ).join(""),
+    );
   }
   const columns = ["image", "anomaly map", "ground truth", `map > ${options.threshold.toPrecision(3)}`];
   const text = [
     options.title
-      ? `<text x="8" y="24" font-size="18" font-weight="bold">${escapeXml(options.title)}</text>`
+      ? `<text x="6" y="22" font-size="17" font-weight="bold">${escapeXml(options.title)}</text>`
       : "",
-    ...columns.map((c, i) =>
-      `<text x="${labelWidth + i * (tile + gap) + tile / 2}" y="${header - 8}" font-size="13" ` +
-      `text-anchor="middle">${escapeXml(c)}</text>`
-    ),
-    ...items.map((item, row) => {
-      const y = header + row * (tile + gap) + tile / 2;
-      return item.label.split("\n").map((line, k) =>
-        `<text x="8" y="${y + k * 17}" font-size="13">${escapeXml(line)}</text>`
-      ).join("");
-    }),
-    `<text x="${width - 8}" y="${options.title ? 24 : 14}" font-size="11" text-anchor="end">` +
-    `map colour ${escapeXml(options.colorMap ?? "inferno")} over [${lo.toPrecision(3)}, ${hi.toPrecision(3)}]` +
-    `</text>`,
+    `<text x="6" y="${options.title ? 42 : 14}" font-size="11">` +
+    `map colours: ${escapeXml(options.colorMap ?? "inferno")} over [${lo.toPrecision(3)}, ` +
+    `${hi.toPrecision(3)}]; red: ground-truth contour; green: map above the threshold</text>`,
+    ...Array.from({ length: groups }, (_, g) =>
+      columns.map((c, i) =>
+        `<text x="${g * groupWidth + labelWidth + i * (tile + gap) + tile / 2}" y="${header - 8}" ` +
+        `font-size="13" text-anchor="middle">${escapeXml(c)}</text>`
+      ).join("")),
+    ...labels,
   ].join("");
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" ` +
     `font-family="DejaVu Sans, sans-serif">${text}</svg>`;

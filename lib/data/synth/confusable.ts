@@ -251,7 +251,8 @@ const SPECS: readonly ConfusableSpec[] = [
     name: "weave_coarse",
     kind: "texture",
     generator: "weave",
-    description: "plain-weave fabric, coarse pitch; from green on yellow to the group's shared look",
+    description:
+      "plain-weave fabric, coarse pitch; from green on yellow to the group's shared look",
     defects: TEXTURE_DEFECTS,
     far: { angle: -0.5, pitch: 0.1, warp: [0.2, 0.42, 0.22], weft: [0.82, 0.76, 0.36] },
     near: { angle: 0.05, pitch: 0.064, warp: [0.25, 0.32, 0.44], weft: [0.52, 0.56, 0.59] },
@@ -303,7 +304,8 @@ const SPECS: readonly ConfusableSpec[] = [
     name: "screw_cross",
     kind: "object",
     generator: "head",
-    description: "domed screw head with a cross recess, seen from above; from small on dark to grey",
+    description:
+      "domed screw head with a cross recess, seen from above; from small on dark to grey",
     defects: HEAD_DEFECTS,
     far: {
       radius: 0.19,
@@ -411,7 +413,9 @@ export const CONFUSABLE_CLASS_NAMES: readonly string[] = SPECS.map((s) => s.name
  */
 export function requireConfusability(value: number): number {
   if (typeof value !== "number" || !Number.isFinite(value) || value < 0 || value > 1) {
-    throw new RangeError(`synthetic dataset: confusability must be a number in [0, 1], got ${value}`);
+    throw new RangeError(
+      `synthetic dataset: confusability must be a number in [0, 1], got ${value}`,
+    );
   }
   return value;
 }

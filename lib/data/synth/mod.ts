@@ -60,8 +60,8 @@ export {
   familyClassNames,
   requireFamily,
   SYNTH_FAMILIES,
-  synthFamily,
   synthCacheDir,
+  synthFamily,
 } from "./family.ts";
 export type { SynthFamily, SynthFamilyName } from "./family.ts";
 export type { DefectType, SynthClass, SynthKind } from "./scene.ts";

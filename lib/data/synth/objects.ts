@@ -70,7 +70,14 @@ export function jitterColour(rng: Rng, base: Rgb, amount: number): Rgb {
 }
 
 /** Mottled background: `colour` modulated by low-frequency fBm and fine grain. */
-export function mottled(colour: Rgb, seed: number, amount: number, out: number[], x: number, y: number) {
+export function mottled(
+  colour: Rgb,
+  seed: number,
+  amount: number,
+  out: number[],
+  x: number,
+  y: number,
+) {
   const k = 1 + amount * (fbm(x * 4, y * 4, seed, 3) - 0.5) +
     0.5 * amount * (valueNoise(x * 90, y * 90, seed ^ 0x7feb352d) - 0.5);
   out[0] = colour[0] * k;

@@ -17,7 +17,7 @@ import {
   type RgbCanvas,
   rgbToBytes,
 } from "./canvas.ts";
-import { type SynthFamilyName, synthFamily } from "./family.ts";
+import { synthFamily, type SynthFamilyName } from "./family.ts";
 import { addNoise, applyLighting, sensorNoise } from "./lighting.ts";
 import type { DefectType } from "./scene.ts";
 

@@ -49,7 +49,11 @@ export function jitterColour(rng: Rng, base: Rgb, amount: number): Rgb {
   ];
 }
 
-export function textureInstance(lighting: Lighting, size: number, shade: PixelShader): SynthInstance {
+export function textureInstance(
+  lighting: Lighting,
+  size: number,
+  shade: PixelShader,
+): SynthInstance {
   return { lighting, render: () => renderSurface(size, shade) };
 }
 
@@ -160,8 +164,7 @@ export interface GrainParams {
 
 /** The wood-grain shader: early wood, late-wood rings distorted by fBm, streaks, pores, knots. */
 export function grainShader(p: GrainParams): PixelShader {
-  const { angle, ringFreq, warpAmp, ou, ov, light, dark, hasKnot, knotU, knotV, knotR, seed } =
-    p;
+  const { angle, ringFreq, warpAmp, ou, ov, light, dark, hasKnot, knotU, knotV, knotR, seed } = p;
   const ca = Math.cos(angle);
   const sa = Math.sin(angle);
   return (x, y, out) => {

@@ -8,12 +8,10 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { type BlurPadding, gaussianBlur } from "../gaussian_blur.ts";
 import type { MapReduction } from "./config.ts";
-import { cosineSimilarity } from "./loss.ts";
+import { cosineDistanceMap } from "../components/cosine.ts";
 
-/** 1 - cosine over channels at each pixel: [B, h, w, C] x2 -> [B, h, w]. */
-export function cosineDistanceMap(encoder: tf.Tensor4D, decoder: tf.Tensor4D): tf.Tensor3D {
-  return tf.tidy(() => tf.sub(1, cosineSimilarity(encoder, decoder, 3)) as tf.Tensor3D);
-}
+export { cosineDistanceMap } from "../components/cosine.ts";
+export { maxScores } from "../components/scores.ts";
 
 /** Options of {@linkcode rdAnomalyMap}. */
 export interface AnomalyMapOptions {
@@ -63,9 +61,4 @@ export function rdAnomalyMap(
     const combined = reduction === "mean" ? tf.div(summed, encoder.length) as tf.Tensor3D : summed;
     return sigma > 0 ? gaussianBlur(combined, { sigma, padding: options.padding }) : combined;
   });
-}
-
-/** Image scores [B]: the maximum of each map [B, H, W]. */
-export function maxScores(maps: tf.Tensor3D): tf.Tensor1D {
-  return tf.max(maps, [1, 2]) as tf.Tensor1D;
 }

@@ -5,8 +5,10 @@
  */
 import type { BlurPadding } from "../gaussian_blur.ts";
 
+import type { BlockType } from "../components/residual.ts";
+
 /** Residual block family of the OCBE and the decoder (RD uses the encoder's own). */
-export type RDBlockType = "basic" | "bottleneck";
+export type RDBlockType = BlockType;
 
 /** How the per-scale anomaly maps are combined. */
 export type MapReduction = "mean" | "sum";

@@ -12,141 +12,31 @@ import * as tf from "@tensorflow/tfjs-core";
 import {
   applyBatchNorm,
   applyConv2d,
-  applyConvTranspose2x2,
   type BatchNorm,
   type BatchNormOptions,
   type Conv2d,
-  type ConvTranspose2x2,
   createBatchNorm,
   createConv2d,
-  createConvTranspose2x2,
   type VariableStore,
 } from "../layers.ts";
-import type { RDBlockType, RDConfig } from "./config.ts";
+import {
+  applyConvBn,
+  applyResidualBlock,
+  type BlockSpec,
+  type ConvBn,
+  createResidualBlock,
+  type ResidualBlock,
+} from "../components/residual.ts";
+import type { RDConfig } from "./config.ts";
 
-/** A convolution (plain or transposed) and the batch norm after it. */
-export interface ConvBn {
-  readonly conv: Conv2d | ConvTranspose2x2;
-  readonly bn: BatchNorm;
-}
-
-/**
- * A residual block: `main` conv+BN pairs with ReLU between them, a shortcut (`null` = identity)
- * and a ReLU after the sum.
- */
-export interface ResidualBlock {
-  readonly main: ConvBn[];
-  readonly shortcut: ConvBn | null;
-}
-
-function isTransposed(conv: Conv2d | ConvTranspose2x2): conv is ConvTranspose2x2 {
-  return !("stride" in conv);
-}
-
-function applyConvBn(layer: ConvBn, x: tf.Tensor4D, training: boolean): tf.Tensor4D {
-  const y = isTransposed(layer.conv)
-    ? applyConvTranspose2x2(layer.conv, x)
-    : applyConv2d(layer.conv, x);
-  return applyBatchNorm(layer.bn, y, training);
-}
-
-/** Applies a residual block (batch norm in training or eval mode). */
-export function applyResidualBlock(
-  block: ResidualBlock,
-  x: tf.Tensor4D,
-  training: boolean,
-): tf.Tensor4D {
-  return tf.tidy(() => {
-    let y = x;
-    block.main.forEach((layer, i) => {
-      y = applyConvBn(layer, y, training);
-      if (i < block.main.length - 1) y = tf.relu(y);
-    });
-    const identity = block.shortcut ? applyConvBn(block.shortcut, x, training) : x;
-    return tf.relu(tf.add(y, identity));
-  });
-}
-
-/** Shapes and kind of one residual block. */
-export interface BlockSpec {
-  type: RDBlockType;
-  inChannels: number;
-  outChannels: number;
-  /** "down": stride 2 (OCBE); "up": 2x upsampling (decoder); "none": same resolution. */
-  resample: "down" | "up" | "none";
-  /** Bottleneck width = outChannels / 4 · widthFactor. */
-  widthFactor: number;
-}
-
-function bottleneckWidth(spec: BlockSpec, name: string): number {
-  if (spec.outChannels % 4 !== 0) {
-    throw new Error(
-      `lib/methods/rd/model.ts: ${name}: bottleneck blocks need output channels divisible by 4, ` +
-        `got ${spec.outChannels}`,
-    );
-  }
-  return (spec.outChannels / 4) * spec.widthFactor;
-}
-
-/**
- * Creates a residual block named like torchvision's (`conv1`, `bn1`, ..., `downsample.0/1` or
- * the RD decoder's `upsample.0/1`).
- */
-export function createResidualBlock(
-  store: VariableStore,
-  name: string,
-  spec: BlockSpec,
-  bnOptions: BatchNormOptions,
-): ResidualBlock {
-  const { inChannels, outChannels, resample } = spec;
-  const stride = resample === "down" ? 2 : 1;
-  const conv3x3 = (key: string, cin: number, cout: number, s: number) =>
-    createConv2d(store, `${name}.${key}`, {
-      inChannels: cin,
-      outChannels: cout,
-      kernelSize: 3,
-      stride: s,
-      padding: 1,
-    });
-  const conv1x1 = (key: string, cin: number, cout: number, s = 1) =>
-    createConv2d(store, `${name}.${key}`, {
-      inChannels: cin,
-      outChannels: cout,
-      kernelSize: 1,
-      stride: s,
-    });
-  const deconv = (key: string, cin: number, cout: number) =>
-    createConvTranspose2x2(store, `${name}.${key}`, { inChannels: cin, outChannels: cout });
-  const bn = (key: string, channels: number) =>
-    createBatchNorm(store, `${name}.${key}`, channels, bnOptions);
-  // The main path's resampling conv: 3x3 stride 2 (down), 2x2 transposed (up) or 3x3.
-  const resampling = (key: string, cin: number, cout: number) =>
-    resample === "up" ? deconv(key, cin, cout) : conv3x3(key, cin, cout, stride);
-
-  const main: ConvBn[] = [];
-  if (spec.type === "basic") {
-    main.push({ conv: resampling("conv1", inChannels, outChannels), bn: bn("bn1", outChannels) });
-    main.push({ conv: conv3x3("conv2", outChannels, outChannels, 1), bn: bn("bn2", outChannels) });
-  } else {
-    const width = bottleneckWidth(spec, store.fullName(name));
-    main.push({ conv: conv1x1("conv1", inChannels, width), bn: bn("bn1", width) });
-    main.push({ conv: resampling("conv2", width, width), bn: bn("bn2", width) });
-    main.push({ conv: conv1x1("conv3", width, outChannels), bn: bn("bn3", outChannels) });
-  }
-  let shortcut: ConvBn | null = null;
-  if (resample === "up") {
-    shortcut = {
-      conv: deconv("upsample.0", inChannels, outChannels),
-      bn: bn("upsample.1", outChannels),
-    };
-  } else if (resample === "down" || inChannels !== outChannels) {
-    shortcut = {
-      conv: conv1x1("downsample.0", inChannels, outChannels, stride),
-      bn: bn("downsample.1", outChannels),
-    };
-  }
-  return { main, shortcut };
-}
+export { applyFrozen } from "../components/frozen.ts";
+export {
+  applyResidualBlock,
+  type BlockSpec,
+  type ConvBn,
+  createResidualBlock,
+  type ResidualBlock,
+} from "../components/residual.ts";
 
 /** The one-class bottleneck embedding. */
 export interface OCBE {
@@ -310,35 +200,4 @@ export function applyDecoder(
     }
     return outputs.reverse();
   });
-}
-
-/**
- * Runs the frozen backbone without recording its operations on an active gradient tape.
- *
- * Inside `tf.variableGrads`, every op keeps the tensors its gradient would need until the tape
- * ends, although no gradient ever flows into a frozen encoder; for WRN-50 at 256² and batch 16
- * that is gigabytes (and wasm has a 4 GiB heap). A custom-gradient op's forward pass is not
- * taped, so the backbone runs inside one whose gradient is zero; its three outputs travel
- * flattened in one tensor, because a custom op returns a single tensor.
- */
-export function applyFrozen(
-  apply: (images: tf.Tensor4D) => tf.Tensor4D[],
-  images: tf.Tensor4D,
-): tf.Tensor4D[] {
-  let shapes: [number, number, number, number][] = [];
-  const batch = images.shape[0];
-  const packed = tf.customGrad((...inputs: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const x = inputs[0] as tf.Tensor4D;
-    const features = apply(x);
-    shapes = features.map((f) => f.shape);
-    const value = tf.concat(features.map((f) => tf.reshape(f, [batch, -1])), 1);
-    return { value, gradFunc: (dy: tf.Tensor) => tf.zeros(x.shape, dy.dtype) };
-  })(images);
-  // split's gradient needs none of its inputs, so nothing of `packed` stays on the tape.
-  const features = tf.tidy(() => {
-    const sizes = shapes.map((shape) => shape[1] * shape[2] * shape[3]);
-    return tf.split(packed, sizes, 1).map((part, i) => tf.reshape(part, shapes[i]) as tf.Tensor4D);
-  });
-  packed.dispose();
-  return features;
 }

@@ -60,6 +60,8 @@ export interface RDReconstruction {
  */
 export class ReverseDistillation implements AnomalyMethod {
   readonly name = "rd";
+  readonly inputNormalization = "imagenet" as const;
+  readonly lossComponents: readonly string[] = [];
   readonly acceptsFeatureAdapter = true;
   readonly frozenChannels: readonly number[];
   readonly config: Readonly<RDConfig>;

@@ -1,0 +1,145 @@
+/**
+ * Chunked CCL matching: the whole-map search in blocks of query rows gives exactly the matches,
+ * losses and gradients of the unchunked search, on cpu and wasm, with a bounded peak.
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import "@tensorflow/tfjs-backend-cpu";
+import "../lib/backend/register_gradients.ts";
+import { assert, assertEquals } from "@std/assert";
+import { selectBackend } from "../lib/backend/select_backend.ts";
+import { localContrastiveLoss, type LocalScaleInputs, matchPixels } from "../lib/ccl/mod.ts";
+import { matchChunkRows } from "../lib/ccl/pixel_matching.ts";
+import { mulberry32, randomNormal } from "../lib/util/random.ts";
+
+const BACKENDS = ["cpu", "wasm"] as const;
+
+function randomValues(length: number, seed: number): Float32Array {
+  const rng = mulberry32(seed);
+  return Float32Array.from({ length }, () => randomNormal(rng));
+}
+
+/** Cosine of query pixel i with key pixel j of the same image, in float64. */
+function cosine(q: Float32Array, k: Float32Array, i: number, j: number, c: number): number {
+  let dot = 0, nq = 0, nk = 0;
+  for (let x = 0; x < c; x++) {
+    dot += q[i * c + x] * k[j * c + x];
+    nq += q[i * c + x] ** 2;
+    nk += k[j * c + x] ** 2;
+  }
+  return dot / Math.sqrt(nq * nk);
+}
+
+async function read(t: tf.Tensor): Promise<Int32Array> {
+  const values = await t.data() as Int32Array;
+  t.dispose();
+  return values;
+}
+
+Deno.test("ccl chunking: block sizes follow the byte bound", () => {
+  assertEquals(matchChunkRows(2, 1024, 2 * 1024 * 4 * 10), 10);
+  assertEquals(matchChunkRows(2, 1024, 1), 1); // at least one row
+  assertEquals(matchChunkRows(2, 1024, 2 ** 40), 1024); // never more than the map
+});
+
+for (const backend of BACKENDS) {
+  Deno.test(`ccl chunking (${backend}): chunked whole-map matches equal the unchunked ones`, async () => {
+    await selectBackend({ requested: backend, log: false });
+    const [b, h, w, c] = [3, 7, 9, 5];
+    const positions = h * w;
+    const qValues = randomValues(b * positions * c, 1);
+    const kValues = randomValues(b * positions * c, 2);
+    const q = tf.tensor4d(qValues, [b, h, w, c]);
+    const k = tf.tensor4d(kValues, [b, h, w, c]);
+    const before = tf.memory().numTensors;
+    const whole = await read(matchPixels(q, k, 0, { chunkBytes: 2 ** 40 }));
+    for (const rows of [1, 4, 10, positions - 1]) {
+      const chunked = await read(matchPixels(q, k, 0, { chunkBytes: rows * b * positions * 4 }));
+      assertEquals([...chunked], [...whole], `${rows} rows per block`);
+    }
+    assertEquals(tf.memory().numTensors, before);
+    // And they are the best matches (float64 reference, up to float32 rounding).
+    for (let image = 0; image < b; image++) {
+      for (let i = 0; i < positions; i++) {
+        const qi = image * positions + i;
+        let best = -Infinity;
+        for (let j = 0; j < positions; j++) {
+          best = Math.max(
+            best,
+            cosine(qValues, kValues.subarray(image * positions * c), qi, j, c),
+          );
+        }
+        const got = cosine(qValues, kValues.subarray(image * positions * c), qi, whole[qi], c);
+        assert(got >= best - 1e-5, `image ${image} pixel ${i}: ${got} < ${best}`);
+      }
+    }
+    tf.dispose([q, k]);
+  });
+
+  Deno.test(`ccl chunking (${backend}): local loss and gradients do not depend on the chunk`, async () => {
+    await selectBackend({ requested: backend, log: false });
+    const [b, h, w, c] = [4, 6, 6, 8];
+    const shape: [number, number, number, number] = [b, h, w, c];
+    const size = b * h * w * c;
+    const query = tf.variable(tf.tensor4d(randomValues(size, 3), shape));
+    const key = tf.variable(tf.tensor4d(randomValues(size, 4), shape));
+    const matchingQ = tf.tensor4d(randomValues(size, 5), shape);
+    const matchingK = tf.tensor4d(randomValues(size, 6), shape);
+    const classIds = Int32Array.from([0, 1, 0, 1]);
+    const inputs = (): LocalScaleInputs[] => [{
+      query: query as tf.Tensor as tf.Tensor4D,
+      key: key as tf.Tensor as tf.Tensor4D,
+      queryMatching: matchingQ,
+      keyMatching: matchingK,
+    }];
+    const lossAndGrads = async (chunkBytes: number) => {
+      const { value, grads } = tf.variableGrads(
+        () =>
+          localContrastiveLoss(inputs(), classIds, {
+            temperature: 0.05,
+            window: 0,
+            sameClassPositive: true,
+            chunkBytes,
+          }, mulberry32(9)),
+        [query, key],
+      );
+      const out = {
+        loss: (await value.data())[0],
+        query: [...await grads[query.name].data()],
+        key: [...await grads[key.name].data()],
+      };
+      tf.dispose([value, ...Object.values(grads)]);
+      return out;
+    };
+    const before = tf.memory().numTensors;
+    const unchunked = await lossAndGrads(2 ** 40);
+    const chunked = await lossAndGrads(b * h * w * 4); // one query row per block
+    assertEquals(chunked, unchunked);
+    assert(Number.isFinite(unchunked.loss) && unchunked.loss > 0);
+    assertEquals(tf.memory().numTensors, before);
+    tf.dispose([query, key, matchingQ, matchingK]);
+  });
+
+  Deno.test(`ccl chunking (${backend}): the whole-map peak follows the chunk, not H*W squared`, async () => {
+    await selectBackend({ requested: backend, log: false });
+    const [b, h, w, c] = [2, 32, 32, 8];
+    const positions = h * w;
+    const q = tf.tensor4d(randomValues(b * positions * c, 7), [b, h, w, c]);
+    const k = tf.tensor4d(randomValues(b * positions * c, 8), [b, h, w, c]);
+    const full = b * positions * positions * 4; // 8 MiB: the unchunked similarity
+    const chunkBytes = full / 64;
+    let matches: tf.Tensor | undefined;
+    const profile = await tf.profile(() => {
+      matches = matchPixels(q, k, 0, { chunkBytes });
+    });
+    const inputs = 2 * b * positions * c * 4;
+    assert(
+      profile.peakBytes - inputs < full / 4,
+      `peak ${profile.peakBytes} bytes above the inputs' ${inputs} (unchunked block ${full})`,
+    );
+    const unchunked = await tf.profile(() => {
+      tf.dispose(matchPixels(q, k, 0, { chunkBytes: 2 ** 40 }));
+    });
+    assert(unchunked.peakBytes - inputs >= full, "the unchunked search holds the whole block");
+    tf.dispose([q, k, matches!]);
+  });
+}

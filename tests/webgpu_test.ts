@@ -1,0 +1,102 @@
+/**
+ * The WebGPU path end to end: training steps of RD + CCL (pixel matching, local and global
+ * losses), checkpoints and an evaluation through the runner, on whatever WebGPU adapter Deno
+ * finds (in CI: Mesa's llvmpipe software adapter), compared with the same run on wasm.
+ *
+ * TF.js WebGPU cannot read tensors synchronously under Deno (no OffscreenCanvas): any
+ * `dataSync`/`arraySync` on a training or evaluation path makes this test fail.
+ *
+ * Without an adapter the test fails (CI must provide one: `.ci/run` installs Mesa); set
+ * `CCL_SKIP_WEBGPU=1` to skip it explicitly on a machine that has none.
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import { assert, assertAlmostEquals, assertEquals } from "@std/assert";
+import { join } from "@std/path";
+import { ensureSynthDataset } from "../lib/data/synth/mod.ts";
+import type { PartialConfig } from "../lib/experiment/config.ts";
+import { runExperiment, type RunResult } from "../lib/experiment/run_experiment.ts";
+import type { EpochLog } from "../lib/experiment/train_unit.ts";
+
+const skip = Deno.env.get("CCL_SKIP_WEBGPU") === "1";
+
+async function adapterDescription(): Promise<string> {
+  const gpu = (navigator as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
+  const adapter = gpu ? await gpu.requestAdapter() as { info?: { description?: string } } : null;
+  if (!adapter) {
+    throw new Error(
+      "no WebGPU adapter: this test needs one (Mesa's llvmpipe is enough: Debian packages " +
+        "libgl1-mesa-dri libegl1 libegl-mesa0, as .ci/run installs); set CCL_SKIP_WEBGPU=1 " +
+        "to skip it on purpose",
+    );
+  }
+  return adapter.info?.description ?? "unknown adapter";
+}
+
+async function run(
+  root: string,
+  backend: "webgpu" | "wasm",
+): Promise<{ result: RunResult; log: EpochLog[] }> {
+  const log: EpochLog[] = [];
+  const config: PartialConfig = {
+    name: `webgpu-vs-wasm-${backend}`,
+    data: { root },
+    ccl: { sameClassPositive: true },
+    imageSize: 32,
+    epochs: 2,
+    batchSize: 4,
+    backend,
+    backbone: "small_resnet",
+    seed: 5,
+  };
+  const result = await runExperiment(config, {
+    progress: "silent",
+    log: () => {},
+    resultsDir: await Deno.makeTempDir({ prefix: "ccl-webgpu-" }),
+    onEpoch: (entry) => {
+      log.push(entry);
+    },
+  });
+  return { result, log };
+}
+
+Deno.test({
+  name: "webgpu: RD + CCL training, checkpoints and evaluation match wasm",
+  ignore: skip,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const description = await adapterDescription();
+    const root = join(await Deno.makeTempDir({ prefix: "ccl-webgpu-data-" }), "synth");
+    await ensureSynthDataset(root, {
+      size: 32,
+      trainPerClass: 4,
+      testGoodPerClass: 2,
+      testBadPerClass: 2,
+      classes: ["woven", "pill"],
+    });
+    const gpu = await run(root, "webgpu");
+    assertEquals(gpu.result.backend.name, "webgpu", `adapter ${description}`);
+    assertEquals(tf.getBackend(), "webgpu");
+    const cpu = await run(root, "wasm");
+    assertEquals(cpu.result.backend.name, "wasm");
+
+    // Same seeds, same batches: the losses of every epoch agree up to float rounding.
+    assertEquals(gpu.log.length, 2);
+    gpu.log.forEach((entry, i) => {
+      for (const [name, value] of Object.entries(cpu.log[i].losses)) {
+        assert(Number.isFinite(entry.losses[name]), `webgpu loss ${name} is ${entry.losses[name]}`);
+        assertAlmostEquals(
+          entry.losses[name],
+          value,
+          1e-3 * Math.max(1, Math.abs(value)),
+          `epoch ${entry.epoch} loss ${name}`,
+        );
+      }
+    });
+    // The metrics of the two trained models agree (a near tie between two test scores could
+    // swap, hence a tolerance rather than equality).
+    for (const [name, value] of Object.entries(cpu.result.mean)) {
+      assertAlmostEquals(gpu.result.mean[name as keyof RunResult["mean"]], value, 0.02, name);
+    }
+  },
+});
