@@ -26,4 +26,5 @@ export * from "./lib/experiment/mod.ts";
 export * from "./lib/clustering/mod.ts";
 export * from "./lib/analysis/mod.ts";
 export * from "./lib/plots/mod.ts";
+export * from "./lib/reproduce/mod.ts";
 export * from "./lib/grid/mod.ts";

@@ -6,7 +6,8 @@
 import { parseArgs } from "@std/cli";
 import { analyseRun, formatAnalysis } from "../lib/analysis/confusion_analysis.ts";
 
-const HELP = `deno task confusion --run results/<run> [--against results/<other>] [--out DIR] [--no-umap]
+const HELP =
+  `deno task confusion --run results/<run> [--against results/<other>] [--out DIR] [--no-umap]
 
 Loads a trained joint run from its checkpoints and measures inter-class confusion:
   - k-means (k = classes) on the model's compact features of the test images: homogeneity,

@@ -4,6 +4,7 @@
  */
 import { parseCli } from "../lib/experiment/cli.ts";
 import { runDemo } from "../lib/experiment/demo.ts";
+import { parseWorkerCount } from "../lib/parallel/pool.ts";
 import { DEFAULT_CONFUSABILITY, requireFamily } from "../lib/data/synth/mod.ts";
 
 const HELP = `deno task demo [--quick] [--resume] [--seeds 0,1] [--data DIR]
@@ -28,7 +29,10 @@ metric deltas) for the joint runs of the first seed, and overlays/ (one grid per
   --family NAME        synthetic family: confusable (default) or distinct (the 7 easy classes)
   --confusability X    confusable family: 0 (distinct look) .. 1 (near-duplicates)
   --no-plots           skip plots, confusion analyses and overlays
-  --resume             continue interrupted runs from their checkpoints`;
+  --resume             continue interrupted runs from their checkpoints
+  --workers N          parallel workers, each with its own TF.js (default: one per core);
+                       the units of all runs queue together; 1 runs everything serially.
+                       The numbers are the same for any N`;
 
 /** Removes `--name value` / `--name=value` for the demo's own flags; returns the rest. */
 function takeFlags(
@@ -63,7 +67,12 @@ function parseSeeds(text: string): number[] {
 
 if (import.meta.main) {
   try {
-    const { rest, values } = takeFlags(Deno.args, ["seeds", "family", "confusability"]);
+    const { rest, values } = takeFlags(Deno.args, [
+      "seeds",
+      "family",
+      "confusability",
+      "workers",
+    ]);
     const { config, flags } = await parseCli(rest, ["quick", "no-plots"]);
     if (flags.help) {
       console.log(HELP);
@@ -76,7 +85,9 @@ if (import.meta.main) {
     if (values.confusability !== undefined) {
       confusability = Number(values.confusability);
       if (!(confusability >= 0 && confusability <= 1)) {
-        throw new Error(`--confusability must be a number in [0, 1], got "${values.confusability}"`);
+        throw new Error(
+          `--confusability must be a number in [0, 1], got "${values.confusability}"`,
+        );
       }
     }
     await runDemo({
@@ -88,6 +99,7 @@ if (import.meta.main) {
       family: values.family !== undefined ? requireFamily(values.family) : undefined,
       confusability,
       plots: !flags["no-plots"],
+      workers: parseWorkerCount(values.workers),
     });
   } catch (error) {
     console.error(`error: ${error instanceof Error ? error.message : error}`);

@@ -104,7 +104,8 @@ async function main(args: string[]): Promise<number> {
   const submitted = (await readSlurmJobs(plan)).submissions.length > 0;
   const name =
     (requested ?? (action !== "submit" && submitted ? "slurm" : "local")) as ExecutorName;
-  const executor: Executor = name === "slurm" ? slurmExecutor() : localExecutor({ workers });
+  let executor: Executor = name === "slurm" ? slurmExecutor() : localExecutor({ workers });
+  if (requested === undefined && name === "slurm") executor = tolerant(executor);
 
   if (action === "submit") {
     const report = await submitGrid(plan, executor, { specPath, dryRun: flags["dry-run"] });
@@ -131,6 +132,23 @@ async function main(args: string[]): Promise<number> {
   );
   for (const note of notes) console.log(`note: ${note}`);
   return 0;
+}
+
+/**
+ * An executor whose queue cannot be read (e.g. results copied off the cluster) still lets
+ * status and collect work from the results folder, with a note.
+ */
+function tolerant(executor: Executor): Executor {
+  return {
+    ...executor,
+    async observe(plan) {
+      try {
+        return await executor.observe(plan);
+      } catch (error) {
+        return { notes: [`could not query Slurm (${(error as Error).message})`] };
+      }
+    },
+  };
 }
 
 function statusTable(statuses: readonly RunStatus[], order: string[]): string {

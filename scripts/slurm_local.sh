@@ -50,7 +50,7 @@ stop_daemon() {
 }
 
 start() {
-  for program in munged mungekey slurmctld slurmd sinfo; do
+  for program in munged slurmctld slurmd sinfo; do
     command -v "$program" >/dev/null 2>&1 || PATH=$PATH:/usr/sbin:/sbin
     command -v "$program" >/dev/null 2>&1 || {
       echo "slurm_local: $program not found; install slurmctld slurmd slurm-client munge" >&2
@@ -69,7 +69,11 @@ start() {
   chown munge:munge "$dir/munge"
   chmod 0700 "$dir/munge"
   if [[ ! -f $dir/munge/munge.key ]]; then
-    mungekey --create --keyfile="$dir/munge/munge.key" --force
+    if command -v mungekey >/dev/null 2>&1; then
+      mungekey --create --keyfile="$dir/munge/munge.key" --force
+    else
+      dd if=/dev/urandom of="$dir/munge/munge.key" bs=1024 count=1 status=none
+    fi
     chown munge:munge "$dir/munge/munge.key"
     chmod 0400 "$dir/munge/munge.key"
   fi

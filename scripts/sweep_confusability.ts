@@ -10,6 +10,7 @@ import { selectBackend } from "../lib/backend/select_backend.ts";
 import { DEFAULT_SYNTH_OPTIONS } from "../lib/data/synth/mod.ts";
 import {
   measureConfusabilityLevels,
+  renderSweep,
   runConfusabilitySweep,
   sweepTable,
 } from "../lib/experiment/sweep_confusability.ts";
@@ -19,6 +20,7 @@ import { gitRevision } from "../lib/util/git_revision.ts";
 const HELP = `deno task sweep-confusability [--levels 0,0.5,1] [--seeds 0,1] [--epochs N]
   [--backend NAME] [--results DIR] [--data-seed N] [--resume]
 deno task sweep-confusability --measure-only [--levels L,L] [--report FILE]
+deno task sweep-confusability --render-only [--results DIR] [--note TEXT]
 
 At each confusability level of the confusable synthetic family (0 = distinct-looking classes,
 1 = near-duplicates): generates the data (cached in .cache/), measures how separable its classes
@@ -36,6 +38,8 @@ demo's settings once per seed. Writes results/sweep_confusability/: table.md and
   --resume           reuse finished runs (same config) and continue interrupted ones
   --measure-only     only generate the data and measure the backbone V-measure per level
                      (no training); writes --report (default results/synth_confusability.json)
+  --render-only      rewrite table.md and the chart of a finished sweep from its sweep.json
+  --note TEXT        with --render-only: a provenance note added to sweep.json and table.md
   -h, --help         show this help`;
 
 function numberList(flag: string, text: string, integer: boolean): number[] {
@@ -62,8 +66,8 @@ function positiveInteger(flag: string, text: string | undefined): number | undef
 
 async function main(args: string[]): Promise<number> {
   const flags = parseArgs(args, {
-    string: ["levels", "seeds", "epochs", "backend", "results", "data-seed", "report"],
-    boolean: ["help", "resume", "measure-only"],
+    string: ["levels", "seeds", "epochs", "backend", "results", "data-seed", "report", "note"],
+    boolean: ["help", "resume", "measure-only", "render-only"],
     alias: { h: "help" },
     unknown: (arg: string) => {
       throw new Error(`unknown argument ${arg}; see --help`);
@@ -81,6 +85,11 @@ async function main(args: string[]): Promise<number> {
     ? undefined
     : numberList("data-seed", flags["data-seed"], true)[0];
   const levels = flags.levels === undefined ? undefined : numberList("levels", flags.levels, false);
+  if (flags["render-only"]) {
+    const summary = await renderSweep(flags.results ?? "results/sweep_confusability", flags.note);
+    console.log(sweepTable(summary));
+    return 0;
+  }
   if (flags["measure-only"]) {
     await measureOnly(levels ?? [0, 0.25, 0.5, 0.75, 1], dataSeed ?? 0, flags);
     return 0;

@@ -80,6 +80,7 @@ export async function startLocalSlurm(): Promise<LocalSlurm> {
         }
       });
       if (alive.length) throw new Error(`still running after stop: ${JSON.stringify(alive)}`);
+      await Deno.remove(dir, { recursive: true });
     },
   };
 }

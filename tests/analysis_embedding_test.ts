@@ -47,8 +47,14 @@ Deno.test("pca: bad input is a clear error", () => {
 
 function clusters(seed: number): Float32Array[] {
   const rng = mulberry32(seed);
-  return Array.from({ length: 40 }, (_, i) =>
-    Float32Array.from({ length: 16 }, (_, j) => (i % 2 === 0 ? j % 3 : 2 - (j % 3)) + rng() * 0.3));
+  return Array.from(
+    { length: 40 },
+    (_, i) =>
+      Float32Array.from(
+        { length: 16 },
+        (_, j) => (i % 2 === 0 ? j % 3 : 2 - (j % 3)) + rng() * 0.3,
+      ),
+  );
 }
 
 Deno.test("embed2d: UMAP is deterministic for a seed and changes with it", () => {

@@ -59,7 +59,9 @@ Deno.test("analyseRun: a joint run's report, charts and deltas; bad runs are cle
   if (analysis.reconstruction.available) {
     assertEquals(analysis.reconstruction.all.images, 27);
     assertEquals(analysis.reconstruction.prototypeImages, { grid: 6, pill: 6, woven: 6 });
-    assert("regions" in analysis.reconstruction.foreign || "note" in analysis.reconstruction.foreign);
+    assert(
+      "regions" in analysis.reconstruction.foreign || "note" in analysis.reconstruction.foreign,
+    );
   }
   assertEquals(analysis.deltas?.classes, ["grid", "pill", "woven"]);
   const names = files.map((f) => f.split("/").pop()).sort();

@@ -36,7 +36,10 @@ Deno.test("hungarian: matches brute force on random 6x6 matrices", () => {
   const rng = mulberry32(5);
   const all = permutations(6);
   for (let trial = 0; trial < 20; trial++) {
-    const cost = Array.from({ length: 6 }, () => Array.from({ length: 6 }, () => Math.floor(rng() * 20)));
+    const cost = Array.from(
+      { length: 6 },
+      () => Array.from({ length: 6 }, () => Math.floor(rng() * 20)),
+    );
     const best = Math.min(...all.map((p) => p.reduce((s, c, r) => s + cost[r][c], 0)));
     assertEquals(hungarian(cost).cost, best);
   }

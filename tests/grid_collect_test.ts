@@ -137,6 +137,7 @@ Deno.test("collect: mean ± sd over seeds per row; failed, missing and stale run
     submitGrid(plan, localExecutor(), { specPath: "s.json", log: () => {} })
   );
   assertStringIncludes(error.message, "1 runs have results from another config");
+  await Deno.remove(dir, { recursive: true });
 });
 
 Deno.test("collect: sample sd", () => {
@@ -168,4 +169,5 @@ Deno.test("local executor: a run that fails is collected with its log tail", asy
   assertEquals(run.log, join(plan.gridDir, "logs", "local-empty_seed0.log"));
   assertEquals(run.logTail!.at(-1), "[grid] empty_seed0: exit code 1");
   assert(run.logTail![0].startsWith("[grid] empty_seed0: local, "));
+  await Deno.remove(dir, { recursive: true });
 });

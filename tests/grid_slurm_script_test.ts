@@ -85,10 +85,11 @@ Deno.test("sbatch: the job-array script for a spec, line by line", async () => {
   const plan = expandGrid(spec);
   const script = arrayJobScript(plan, plan.runs, context);
   assertEquals(script, EXPECTED);
-  const dir = await Deno.makeTempDir();
+  const dir = await Deno.makeTempDir({ prefix: "ccl-grid-" });
   await Deno.writeTextFile(join(dir, "train.sbatch"), script);
   const syntax = await bash(["-n", join(dir, "train.sbatch")]);
   assertEquals(syntax.code, 0, syntax.stderr);
+  await Deno.remove(dir, { recursive: true });
 });
 
 Deno.test("sbatch: the collect script runs grid collect on the spec; minimal specs add no resources", () => {
@@ -157,10 +158,11 @@ Deno.test("sbatch: a task trains its run with --resume and records its exit code
     "failed",
     "exit code 3",
   ]);
+  await Deno.remove(repo, { recursive: true });
 });
 
 Deno.test("slurm executor: dry run writes both scripts and prints the sbatch commands", async () => {
-  const dir = await Deno.makeTempDir();
+  const dir = await Deno.makeTempDir({ prefix: "ccl-grid-" });
   const plan = expandGrid({ ...spec, resultsDir: join(dir, "r") });
   const report = await submitSlurm(plan, plan.runs, "grids/paper.json", {
     ...context,
@@ -174,10 +176,11 @@ Deno.test("slurm executor: dry run writes both scripts and prints the sbatch com
   ]);
   assertStringIncludes(await Deno.readTextFile(report.arrayScript), "#SBATCH --array=0-3%4");
   assertStringIncludes(await Deno.readTextFile(report.collectScript), "task grid collect");
+  await Deno.remove(dir, { recursive: true });
 });
 
 Deno.test("slurm executor: sbatch missing from PATH is a clear error", async () => {
-  const dir = await Deno.makeTempDir();
+  const dir = await Deno.makeTempDir({ prefix: "ccl-grid-" });
   const plan = expandGrid({ ...spec, resultsDir: join(dir, "r") });
   const executor = slurmExecutor({ ...context, env: { PATH: "/nonexistent" } });
   const error = await assertRejects(() =>
@@ -186,6 +189,7 @@ Deno.test("slurm executor: sbatch missing from PATH is a clear error", async () 
   assertStringIncludes(error.message, "sbatch not found on PATH (/nonexistent)");
   assertStringIncludes(error.message, "apt-get install slurm-client");
   assertStringIncludes(error.message, "--executor local");
+  await Deno.remove(dir, { recursive: true });
 });
 
 Deno.test("slurm executor: squeue lines map to the latest submission's runs", () => {

@@ -172,6 +172,7 @@ Deno.test({
       assertMatch(markdown, /### empty_seed0 \(failed\)/);
     } finally {
       await cluster.stop();
+      await Deno.remove(work, { recursive: true });
     }
   },
 });

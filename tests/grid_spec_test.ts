@@ -1,7 +1,7 @@
 import { assertEquals, assertRejects, assertStringIncludes, assertThrows } from "@std/assert";
 import { join } from "@std/path";
 import {
-  checkDatasetRoots,
+  checkPlanInputs,
   expandGrid,
   gridRunName,
   type GridSpec,
@@ -104,8 +104,16 @@ Deno.test("grid spec: unknown axis values, methods and datasets are errors namin
 });
 
 Deno.test("grid spec: a dataset folder that does not exist fails before anything runs", async () => {
-  const error = await assertRejects(() => checkDatasetRoots(expandGrid(spec)));
+  const error = await assertRejects(() => checkPlanInputs(expandGrid(spec)));
   assertStringIncludes(error.message, "dataset mvtec: root /shared/mvtec_ad does not exist");
+  const labels = expandGrid({
+    name: "pseudo",
+    axes: { strategy: ["pseudo-ccl"] },
+    strategies: { "pseudo-ccl": { ccl: {}, labels: { pseudoLabels: "/nowhere/labels.json" } } },
+  });
+  const missing = await assertRejects(() => checkPlanInputs(labels));
+  assertStringIncludes(missing.message, "run pseudo-ccl: invalid experiment config");
+  assertStringIncludes(missing.message, "pseudo-label file does not exist: /nowhere/labels.json");
 });
 
 Deno.test("grid spec: malformed specs list every problem with its key", async () => {
@@ -127,14 +135,15 @@ Deno.test("grid spec: malformed specs list every problem with its key", async ()
       "unknown key slurm.partitions",
     ]
   ) assertStringIncludes(error.message, part);
-  const dir = await Deno.makeTempDir();
+  const dir = await Deno.makeTempDir({ prefix: "ccl-grid-" });
   await Deno.writeTextFile(join(dir, "broken.json"), "{ not json");
   const read = await assertRejects(() => readGridSpec(join(dir, "broken.json")));
   assertStringIncludes(read.message, "broken.json: not valid JSON");
+  await Deno.remove(dir, { recursive: true });
 });
 
 Deno.test("grid CLI: plan lists runs and states; bad input exits 1 with the reason", async () => {
-  const dir = await Deno.makeTempDir();
+  const dir = await Deno.makeTempDir({ prefix: "ccl-grid-" });
   const path = join(dir, "spec.json");
   const cli = async (args: string[]) => {
     const out = await new Deno.Command(Deno.execPath(), {
@@ -158,4 +167,18 @@ Deno.test("grid CLI: plan lists runs and states; bad input exits 1 with the reas
   assertStringIncludes(bad.stderr, `axes.method: unknown value "nope"`);
   const badExecutor = await cli(["submit", path, "--executor", "pbs"]);
   assertEquals(badExecutor.code, 1);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("grid spec: the README's example spec expands to its 6 runs", async () => {
+  const plan = expandGrid(await readGridSpec("lib/grid/example.json"));
+  assertEquals(plan.runs.map((r) => r.name), [
+    "rd_per-class_synthetic_seed0",
+    "rd_per-class_synthetic_seed1",
+    "rd_joint_synthetic_seed0",
+    "rd_joint_synthetic_seed1",
+    "rd_joint-ccl_synthetic_seed0",
+    "rd_joint-ccl_synthetic_seed1",
+  ]);
+  assertEquals(plan.resultsDir, join("results", "grid", "rd-ccl-synthetic"));
 });

@@ -3,6 +3,7 @@ import { join } from "@std/path";
 import sharp from "sharp";
 import {
   colorMapLut,
+  contactSheet,
   curvesChart,
   embeddingChart,
   f1Threshold,
@@ -23,12 +24,20 @@ import {
 const classes = ["grain", "pill", "screw"];
 const strategies = ["one-for-one", "joint", "joint+CCL"];
 const images = classes.flatMap((className, c) =>
-  Array.from({ length: 8 }, (_, i) => ({ className, label: i % 2, score: (i * 7 + c) % 5 / 5 + (i % 2) * 0.3 }))
+  Array.from(
+    { length: 8 },
+    (_, i) => ({ className, label: i % 2, score: (i * 7 + c) % 5 / 5 + (i % 2) * 0.3 }),
+  )
 );
 
 const specs: Record<string, VegaLiteSpec> = {
   embedding: embeddingChart(
-    images.map((im, i) => ({ x: i % 5, y: im.score, className: im.className, defect: im.label ? "hole" : "good" })),
+    images.map((im, i) => ({
+      x: i % 5,
+      y: im.score,
+      className: im.className,
+      defect: im.label ? "hole" : "good",
+    })),
     { title: "embedding" },
   ),
   heatmap: heatmapChart(classes, ["k0", "k1", "k2"], [[3, 1, 0], [0, 4, 0], [1, 0, 3]], {
@@ -38,7 +47,13 @@ const specs: Record<string, VegaLiteSpec> = {
   }),
   bars: metricBarsChart(
     classes.flatMap((className) =>
-      strategies.map((strategy, s) => ({ className, strategy, metric: "I-AUROC", mean: 0.6 + s / 10, sd: 0.02 }))
+      strategies.map((strategy, s) => ({
+        className,
+        strategy,
+        metric: "I-AUROC",
+        mean: 0.6 + s / 10,
+        sd: 0.02,
+      }))
     ),
     { title: "bars" },
   ),
@@ -50,13 +65,18 @@ const specs: Record<string, VegaLiteSpec> = {
   roc: curvesChart(strategies.map((strategy) => ({ strategy, images })), "roc"),
   pr: curvesChart(strategies.map((strategy) => ({ strategy, images })), "pr"),
   loss: lossChart([
-    { strategy: "joint", log: [1, 2, 3].map((epoch) => ({ unit: "joint", epoch, losses: { rd: 1 / epoch } })) },
+    {
+      strategy: "joint",
+      log: [1, 2, 3].map((epoch) => ({ unit: "joint", epoch, losses: { rd: 1 / epoch } })),
+    },
   ]),
   deltas: metricDeltaChart({
     base: "joint",
     other: "joint+CCL",
     classes,
-    perClass: Object.fromEntries(classes.map((c, i) => [c, { iAuroc: i / 20 - 0.05, pAuroc: 0.01 }])),
+    perClass: Object.fromEntries(
+      classes.map((c, i) => [c, { iAuroc: i / 20 - 0.05, pAuroc: 0.01 }]),
+    ),
     mean: { iAuroc: 0, pAuroc: 0.01 },
   }, ["iAuroc", "pAuroc"]),
 };
@@ -84,7 +104,11 @@ Deno.test("rocAndPr: points of a hand-checked case, ties share a threshold", () 
 Deno.test("parseLog: a bad line names the file and line", () => {
   assertEquals(parseLog('{"unit":"a","epoch":1,"losses":{"rd":1}}\n', "log.jsonl").length, 1);
   assertThrows(() => parseLog("{}\n{", "x/log.jsonl"), TypeError, "x/log.jsonl:1");
-  assertThrows(() => parseLog('{"unit":"a","epoch":1,"losses":{}}\n{', "x/log.jsonl"), SyntaxError, "x/log.jsonl:2");
+  assertThrows(
+    () => parseLog('{"unit":"a","epoch":1,"losses":{}}\n{', "x/log.jsonl"),
+    SyntaxError,
+    "x/log.jsonl:2",
+  );
 });
 
 Deno.test("heatmapChart: a table of the wrong shape is an error", () => {
@@ -118,9 +142,17 @@ Deno.test("overlay: colour maps, contours, F1 threshold and the grid's size", as
   const meta = await sharp(png).metadata();
   assertEquals([meta.format, meta.width, meta.height], ["png", 120 + 4 * 70 + 10, 66 + 2 * 70]);
   await assertRejects(
-    () => overlayGrid([{ imagePath, map: new Float32Array(3), mask, label: "" }], { mapSize: side, threshold: 0 }),
+    () =>
+      overlayGrid([{ imagePath, map: new Float32Array(3), mask, label: "" }], {
+        mapSize: side,
+        threshold: 0,
+      }),
     RangeError,
     "expected 8x8",
   );
+  const sheet = await contactSheet([[{ imagePath }, { imagePath }], [{ imagePath }]], { tile: 20 });
+  const sheetMeta = await sharp(sheet).metadata();
+  assertEquals([sheetMeta.width, sheetMeta.height], [2 * 24, 2 * 24]);
+  await assertRejects(() => contactSheet([]), RangeError, "no images");
   await Deno.remove(dir, { recursive: true });
 });

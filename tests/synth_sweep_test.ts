@@ -72,6 +72,11 @@ Deno.test("sweep table and chart: every row shown, the spec compiles and renders
     rows,
   } as unknown as SweepSummary;
   const table = sweepTable(summary);
+  const single = sweepTable({
+    ...summary,
+    rows: sweepRows(RUNS.slice(0, 1), BACKBONE, ["one-for-one"]),
+  });
+  assert(single.includes("| 90.0 (1 seed) |"), single);
   assert(table.includes("| 0 | 0.970 | one-for-one | 85.0 ± 7.1 |"), table);
   assert(
     table.includes("| 1 | 0.720 | joint | 61.0 ± 1.4 | 56.0 ± 1.4 | 41.0 ± 1.4 | 0.710 ± 0.014 |"),

@@ -29,8 +29,8 @@ import {
   type ClassConfusion,
   classPrototypes,
   type ForeignRegion,
-  foreignRegionReport,
   type ForeignRegionReport,
+  foreignRegionReport,
   partPrototypes,
   reconstructionConfusion,
 } from "./reconstruction_confusion.ts";
@@ -58,6 +58,12 @@ export type ReconstructionAnalysis =
     normal: ClassConfusion;
     /** Anomalous test images only. */
     anomalous: ClassConfusion;
+    /**
+     * The encoder's own features of all test images against the same prototypes: the reference.
+     * What the reconstruction adds beyond it is the model's confusion; classes the encoder
+     * itself cannot tell apart by their mean features are off-diagonal here already.
+     */
+    encoder: ClassConfusion;
     /** Pasted regions of `foreign_class` anomalies, or why there are none. */
     foreign: ForeignRegionReport | { note: string };
   }
@@ -153,7 +159,11 @@ export async function analyseModel(
   return {
     method: model.method.name,
     classes,
-    testImages: { total: test.length, normal: normalIdx.length, anomalous: test.length - normalIdx.length },
+    testImages: {
+      total: test.length,
+      normal: normalIdx.length,
+      anomalous: test.length - normalIdx.length,
+    },
     clustering: all.scores,
     clusteringNormal: normal.scores,
     pcaExplained: [projection.explained[0], projection.explained[1]],
@@ -189,12 +199,15 @@ async function analyseReconstruction(
     if (!prototypes.classes.includes(c)) throw new Error(`class "${c}" has no training normals`);
   }
   say(`reconstructions of ${test.length} test images`);
-  const testPooled = await pooledReconstructions(model.method, predict, test, { ...load, masks: true });
-  const confusionOf = (keep: (r: SampleRecord) => boolean) => {
+  const testPooled = await pooledReconstructions(model.method, predict, test, {
+    ...load,
+    masks: true,
+  });
+  const confusionOf = (keep: (r: SampleRecord) => boolean, encoder = false) => {
     const idx = test.flatMap((r, i) => (keep(r) ? [i] : []));
     return reconstructionConfusion(
       idx.map((i) => test[i].className),
-      idx.map((i) => testPooled[i].reconstruction),
+      idx.map((i) => (encoder ? testPooled[i].target : testPooled[i].reconstruction)),
       prototypes,
     );
   };
@@ -236,6 +249,7 @@ async function analyseReconstruction(
     all: confusionOf(() => true),
     normal: confusionOf((r) => r.label === 0),
     anomalous: confusionOf((r) => r.label === 1),
+    encoder: confusionOf(() => true, true),
     foreign,
   };
 }
@@ -300,8 +314,9 @@ export function confusionCharts(analysis: ConfusionAnalysis): Record<string, Veg
   if (analysis.reconstruction.available) {
     const r = analysis.reconstruction.all;
     charts.reconstruction_confusion = heatmapChart(r.classes, r.classes, r.matrix, {
-      title: `Reconstruction nearest class prototype: ${label}, off-diagonal ` +
-        `${(100 * r.offDiagonalShare).toFixed(1)}%`,
+      title: `Reconstruction → nearest class prototype: ${label}, off-diagonal ` +
+        `${(100 * r.offDiagonalShare).toFixed(1)}% (encoder features: ` +
+        `${(100 * analysis.reconstruction.encoder.offDiagonalShare).toFixed(1)}%)`,
       rowTitle: "true class",
       columnTitle: "class whose prototype the reconstruction is nearest",
     });
@@ -388,14 +403,19 @@ export function formatAnalysis(a: ConfusionAnalysis): string {
     const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
     lines.push(
       `reconstruction nearest another class's prototype: ${pct(r.all.offDiagonalShare)} of test ` +
-        `images (normal ${pct(r.normal.offDiagonalShare)}, anomalous ${pct(r.anomalous.offDiagonalShare)})`,
+        `images (normal ${pct(r.normal.offDiagonalShare)}, anomalous ${
+          pct(r.anomalous.offDiagonalShare)
+        }); ` +
+        `the encoder's own features: ${pct(r.encoder.offDiagonalShare)}`,
     );
     if ("note" in r.foreign) {
       lines.push(`foreign_class regions: ${r.foreign.note}`);
     } else {
       const f = r.foreign;
       lines.push(
-        `foreign_class regions (${f.regions}): reconstructed toward the host class ${pct(f.towardHost)}, ` +
+        `foreign_class regions (${f.regions}): reconstructed toward the host class ${
+          pct(f.towardHost)
+        }, ` +
           `toward the pasted class ${pct(f.towardPasted)}, other ${pct(f.towardOther)}; the ` +
           `encoder sees the pasted class in ${pct(f.targetNearestPasted)}`,
       );

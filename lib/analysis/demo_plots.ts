@@ -96,7 +96,7 @@ export async function writeDemoPlots(
   await write(
     "metrics",
     metricBarsChart(metricBars(runs), {
-      title: `RD per class on ${options.dataLabel} (${seedText})`,
+      title: `RD per class on ${options.dataLabel}; ${seedText}`,
       strategies: labels,
     }),
   );
@@ -114,14 +114,23 @@ export async function writeDemoPlots(
   }
   const logs = await Promise.all(first.map(async (r) => ({
     strategy: r.label,
-    log: parseLog(await Deno.readTextFile(join(r.runDir, "log.jsonl")), join(r.runDir, "log.jsonl")),
+    log: parseLog(
+      await Deno.readTextFile(join(r.runDir, "log.jsonl")),
+      join(r.runDir, "log.jsonl"),
+    ),
   })));
   await write("loss", lossChart(logs, { title: `Training loss per epoch, seed ${seeds[0]}` }));
   const scored = await Promise.all(
     first.map(async (r) => ({ strategy: r.label, images: await readPredictions(r.runDir) })),
   );
-  await write("roc", curvesChart(scored, "roc", { title: `Image-level ROC per class, seed ${seeds[0]}` }));
-  await write("pr", curvesChart(scored, "pr", { title: `Image-level PR per class, seed ${seeds[0]}` }));
+  await write(
+    "roc",
+    curvesChart(scored, "roc", { title: `Image-level ROC per class, seed ${seeds[0]}` }),
+  );
+  await write(
+    "pr",
+    curvesChart(scored, "pr", { title: `Image-level PR per class, seed ${seeds[0]}` }),
+  );
   if (options.analysis !== false) {
     const byLabel = new Map(first.map((r) => [r.label, r]));
     const pairs: Array<[string, string | undefined]> = [
@@ -140,10 +149,12 @@ export async function writeDemoPlots(
     }
     const overlayRun = byLabel.get("joint+CCL") ?? byLabel.get("joint");
     if (overlayRun) {
-      files.push(...await writeRunOverlays(overlayRun.runDir, {
-        outDir: join(outDir, "overlays"),
-        log: say,
-      }));
+      files.push(
+        ...await writeRunOverlays(overlayRun.runDir, {
+          outDir: join(outDir, "overlays"),
+          log: say,
+        }),
+      );
     }
   }
   return files;

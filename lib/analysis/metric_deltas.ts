@@ -74,7 +74,9 @@ export function metricDeltas(base: RunMetrics, other: RunMetrics): MetricDeltas 
     base: base.name,
     other: other.name,
     classes,
-    perClass: Object.fromEntries(classes.map((c) => [c, diff(base.perClass[c], other.perClass[c])])),
+    perClass: Object.fromEntries(
+      classes.map((c) => [c, diff(base.perClass[c], other.perClass[c])]),
+    ),
     mean: diff(base.mean, other.mean),
     unmatched: [...new Set([...inBase, ...inOther])].filter((c) => !classes.includes(c)).sort(),
   };

@@ -62,9 +62,7 @@ export function symmetricEigen(
       }
     }
   }
-  const order = Array.from({ length: d }, (_, i) => i).sort((i, j) =>
-    a[j * d + j] - a[i * d + i]
-  );
+  const order = Array.from({ length: d }, (_, i) => i).sort((i, j) => a[j * d + j] - a[i * d + i]);
   return {
     values: order.map((i) => a[i * d + i]),
     vectors: order.map((i) => Float64Array.from({ length: d }, (_, k) => v[k * d + i])),
@@ -134,13 +132,15 @@ export function pca(
     const eigen = symmetricEigen(gram, n);
     values = eigen.values.slice(0, components).map((l) => Math.max(0, l) / (n - 1));
     coordinates = centred.map((_, i) =>
-      eigen.vectors.slice(0, components).map((u, c) => u[i] * Math.sqrt(Math.max(0, eigen.values[c])))
+      eigen.vectors.slice(0, components).map((u, c) =>
+        u[i] * Math.sqrt(Math.max(0, eigen.values[c]))
+      )
     );
   }
   for (let c = 0; c < components; c++) {
     let pivot = 0;
     for (const row of coordinates) if (Math.abs(row[c]) > Math.abs(pivot)) pivot = row[c];
-    if (pivot < 0) for (const row of coordinates) row[c] = -row[c];
+    if (pivot < 0) { for (const row of coordinates) row[c] = -row[c]; }
   }
   return {
     coordinates,

@@ -7,7 +7,7 @@
 import { join } from "@std/path";
 import type { SampleRecord } from "../data/types.ts";
 import { predictRecords } from "../experiment/predict.ts";
-import { f1Threshold, type OverlayItem, overlayGrid } from "../plots/overlay.ts";
+import { f1Threshold, overlayGrid, type OverlayItem } from "../plots/overlay.ts";
 import { writeFileAtomic } from "../util/atomic_write.ts";
 import { openTrainedRun, withUnitModel } from "./trained_run.ts";
 

@@ -21,6 +21,7 @@ import { metricsTable } from "./results_table.ts";
 import { formatPercent } from "./table.ts";
 import { runDirectory, runExperiment, type RunResult } from "./run_experiment.ts";
 import { resolveConfig } from "./config.ts";
+import { defaultWorkerCount, WorkerPool } from "../parallel/pool.ts";
 
 /** Options of {@linkcode runDemo}. */
 export interface DemoOptions {
@@ -40,6 +41,12 @@ export interface DemoOptions {
   plots?: boolean;
   resume?: boolean;
   progress?: ProgressMode;
+  /**
+   * Worker pool size (default: one per core). The runs' units (per-class models, joint
+   * models) train in parallel, each worker with its own TF.js; the numbers are those of the
+   * serial run (1 worker).
+   */
+  workers?: number;
 }
 
 /** The three strategies the demo compares, in table order. */
@@ -106,7 +113,7 @@ export interface DemoData {
  * told otherwise).
  */
 export async function demoData(
-  options: Pick<DemoOptions, "family" | "confusability">,
+  options: Pick<DemoOptions, "family" | "confusability"> & { cacheDir?: string },
   base: PartialConfig,
 ): Promise<DemoData> {
   const root = base.data?.root;
@@ -129,9 +136,9 @@ export async function demoData(
     size: base.imageSize ?? DEMO_BASE.imageSize!,
     seed: base.data?.syntheticSeed ?? 0,
   };
-  const dir = synthCacheDir(synth, ".cache");
+  const dir = synthCacheDir(synth, options.cacheDir ?? ".cache");
   const info = await ensureSynthDataset(dir, synth);
-  const classes = info.dataset.classes.length;
+  const classes = base.data?.classes?.length ?? info.dataset.classes.length;
   return {
     root: dir,
     label: family === "confusable"
@@ -171,7 +178,9 @@ export function overSeeds(
   const labels = [...new Set(runs.map((r) => r.label))];
   return labels.map((label) => {
     const mine = runs.filter((r) => r.label === label);
-    const stats = METRIC_NAMES.map((m) => [m, meanAndSd(mine.map((r) => r.result.mean[m]))] as const);
+    const stats = METRIC_NAMES.map((m) =>
+      [m, meanAndSd(mine.map((r) => r.result.mean[m]))] as const
+    );
     return {
       label,
       mean: Object.fromEntries(stats.map(([m, s]) => [m, s.mean])) as RunResult["mean"],
@@ -208,15 +217,22 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
   const jobs = demoJobs({ ...base, data: { ...base.data, root: data.root } }, seeds);
   // Fail on a bad config before the first run starts training.
   for (const job of jobs) resolveConfig(job.config);
+  const workers = options.workers ?? defaultWorkerCount();
+  // One pool for all runs: units of every run queue together, heaviest first.
+  const pool = workers > 1 ? new WorkerPool({ workers }) : undefined;
   const results: RunResult[] = [];
-  for (const job of jobs) {
-    results.push(
-      await runExperiment(job.config, {
+  try {
+    const run = (job: DemoJob) =>
+      runExperiment(job.config, {
         resultsDir,
         resume: options.resume,
         progress: options.progress,
-      }),
-    );
+        pool,
+      });
+    if (pool) results.push(...await Promise.all(jobs.map(run)));
+    else for (const job of jobs) results.push(await run(job));
+  } finally {
+    pool?.close();
   }
   const finished = new Date();
   const runs = jobs.map((job, i) => ({ ...job, result: results[i] }));

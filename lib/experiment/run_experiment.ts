@@ -128,7 +128,7 @@ export async function runExperiment(
   const startedAt = new Date();
   assertConfigFilesExist(config);
   const runDir = runDirectory(config, options.resultsDir);
-  await openRunFolder(runDir, config, options.resume ?? false); // before anything is written
+  await openRunFolder(runDir, config, options.resume ?? false, say); // before anything is written
   const { backend, dataset, backbone, units } = await prepareRun(config, say);
   const inputs = await recordRunInputs(runDir, config, dataset);
   const configKey = await configFingerprint(config);

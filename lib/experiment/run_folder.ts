@@ -28,29 +28,33 @@ export interface RunDatasetRecord {
 /** The temporary files `lib/util/atomic_write.ts` creates: `<target>.<pid>.<8 hex>.tmp`. */
 const ATOMIC_TEMP = /\.\d+\.[0-9a-f]{8}\.tmp$/;
 
-/** Files whose presence means a run folder holds (part of) a run. */
-async function runMarks(runDir: string): Promise<string[]> {
-  const found: string[] = [];
-  for (const name of ["config.json", "metrics.json", "log.jsonl"]) {
-    if (await exists(join(runDir, name))) found.push(name);
-  }
-  for (const name of await listNames(join(runDir, "checkpoints"))) {
-    if (name.endsWith(".safetensors")) found.push(`checkpoints/${name}`);
-  }
-  return found;
+/** The checkpoints in a run folder: a run `--resume` can continue. */
+async function checkpointFiles(runDir: string): Promise<string[]> {
+  return (await listNames(join(runDir, "checkpoints")))
+    .filter((name) => name.endsWith(".safetensors"))
+    .map((name) => `checkpoints/${name}`);
 }
 
 /**
- * Checks that a run may use `runDir`, before anything is written: without `resume` the folder
- * must not hold a run; with `resume` its `config.json` (if any) must train the same model.
- * Then removes temporary files left by a process killed while writing in this folder.
+ * Checks that a run may use `runDir`, before anything is written. Without `resume` the folder
+ * must not hold a run that can be continued: checkpoints, or a `config.json` of a run that
+ * stopped before its first checkpoint (no `metrics.json`). A finished run that kept no
+ * checkpoints (e.g. committed results) is replaced, with a note. With `resume`, the folder's
+ * `config.json` (if any) must train the same model. Then removes temporary files left by a
+ * process killed while writing in this folder.
  */
 export async function openRunFolder(
   runDir: string,
   config: ExperimentConfig,
   resume: boolean,
+  note: (line: string) => void = console.error,
 ): Promise<{ removedTemps: string[] }> {
-  const marks = await runMarks(runDir);
+  const savedPath = join(runDir, "config.json");
+  const hasConfig = await exists(savedPath);
+  const finished = await exists(join(runDir, "metrics.json"));
+  const checkpoints = await checkpointFiles(runDir);
+  const unfinished = hasConfig && !finished ? ["config.json (no metrics.json)"] : [];
+  const marks = [...checkpoints, ...unfinished];
   if (marks.length > 0 && !resume) {
     throw new Error(
       `${runDir} already holds a run (${marks.slice(0, 3).join(", ")}): pass --resume to ` +
@@ -58,8 +62,10 @@ export async function openRunFolder(
         "(nothing was written)",
     );
   }
-  const savedPath = join(runDir, "config.json");
-  if (resume && await exists(savedPath)) {
+  if (!resume && finished) {
+    note(`note: ${runDir} holds a finished run without checkpoints; its results are replaced`);
+  }
+  if (resume && hasConfig) {
     const saved = resolveConfig(await readConfigFile(savedPath));
     if (await configFingerprint(saved) !== await configFingerprint(config)) {
       throw new Error(

@@ -94,6 +94,10 @@ export interface SweepSummary {
   rows: SweepRow[];
   chart?: ChartFiles;
   git?: Awaited<ReturnType<typeof gitRevision>>;
+  /** Set by {@linkcode renderSweep}: when the table and chart were last rewritten, by which code. */
+  rendered?: { at: string; git?: Awaited<ReturnType<typeof gitRevision>> };
+  /** Free-text provenance notes (how the sweep was run). */
+  notes?: string[];
 }
 
 /**
@@ -238,7 +242,22 @@ function cell(s: Spread | undefined, percent: boolean): string {
   if (!s) return "–";
   const k = percent ? 100 : 1;
   const digits = percent ? 1 : 3;
-  return `${(s.mean * k).toFixed(digits)} ± ${(s.sd * k).toFixed(digits)}`;
+  const mean = (s.mean * k).toFixed(digits);
+  // One seed has no spread: say so rather than print ± 0.
+  return s.values.length < 2 ? `${mean} (1 seed)` : `${mean} ± ${(s.sd * k).toFixed(digits)}`;
+}
+
+/** How many optimiser steps each model gets: per-class units see only their class's images. */
+function stepsNote(summary: SweepSummary): string {
+  const first = summary.separability[0];
+  const batch = summary.config.batchSize;
+  const epochs = summary.config.epochs;
+  if (!first || !batch || !epochs) return "";
+  const perClass = Math.floor(first.images / first.k);
+  const step = (n: number) => n <= batch ? 1 : Math.floor(n / batch);
+  return ` Training budget: every model trains ${epochs} epochs at batch ${batch}, so each ` +
+    `one-for-one model (${perClass} images) takes ${step(perClass) * epochs} optimiser steps ` +
+    `and the joint model (${first.images} images) ${step(first.images) * epochs}.`;
 }
 
 /** The sweep as a markdown table (one row per level and strategy). */
@@ -253,7 +272,8 @@ export function sweepTable(summary: SweepSummary): string {
     `Backbone V-measure: k-means (k = classes) on the frozen backbone's pooled features of the ` +
     `training normals, before any training (1 = the backbone alone separates every class). ` +
     `Model V-measure: the same on the jointly trained model's compact features of the normal ` +
-    `test images.\n\n`;
+    `test images.${stepsNote(summary)}\n\n` +
+    (summary.notes?.length ? `Notes: ${summary.notes.join(" ")}\n\n` : "");
   const rows = summary.rows.map((r) =>
     `| ${r.level} | ${r.backboneVMeasure.toFixed(3)} | ${r.strategy} | ${cell(r.iAuroc, true)} | ` +
     `${cell(r.pAuroc, true)} | ${cell(r.mAD, true)} | ${cell(r.modelVMeasure, false)} |`
@@ -261,6 +281,38 @@ export function sweepTable(summary: SweepSummary): string {
   return header +
     `| confusability | backbone V | strategy | I-AUROC (%) | P-AUROC (%) | mAD (%) | model V |\n` +
     `|---|---|---|---|---|---|---|\n${rows.join("\n")}\n`;
+}
+
+/**
+ * Rewrites `table.md` and the chart of a finished sweep from its `sweep.json` (keeping its
+ * runs, times and provenance), e.g. after the table or chart code changed.
+ *
+ * @example
+ * ```ts ignore
+ * import { renderSweep } from "./sweep_confusability.ts";
+ * await renderSweep("results/sweep_confusability");
+ * ```
+ */
+export async function renderSweep(resultsDir: string, note?: string): Promise<SweepSummary> {
+  const path = join(resultsDir, "sweep.json");
+  let summary: SweepSummary;
+  try {
+    summary = JSON.parse(await Deno.readTextFile(path));
+  } catch (e) {
+    throw new Error(`sweep: cannot read ${path}: ${e instanceof Error ? e.message : e}`);
+  }
+  if (!Array.isArray(summary.runs) || !Array.isArray(summary.separability)) {
+    throw new Error(`sweep: ${path} is not a sweep summary (no runs or separability)`);
+  }
+  const backboneV = new Map(summary.separability.map((m) => [m.level, m.vMeasure]));
+  const strategies = DEMO_RUNS.map((r) => r.label);
+  summary.rows = sweepRows(summary.runs, backboneV, strategies);
+  summary.rendered = { at: new Date().toISOString(), git: await gitRevision() };
+  if (note) summary.notes = [...(summary.notes ?? []), note];
+  await writeTextAtomic(join(resultsDir, "table.md"), sweepTable(summary));
+  summary.chart = await writeChart(sweepChartSpec(summary.rows), join(resultsDir, "sweep_chart"));
+  await writeJsonAtomic(path, summary);
+  return summary;
 }
 
 /**

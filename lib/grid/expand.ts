@@ -10,6 +10,7 @@ import {
   type PartialConfig,
   resolveConfig,
 } from "../experiment/config.ts";
+import { assertConfigFilesExist } from "../experiment/validate_config.ts";
 import { METHOD_NAMES } from "../methods/registry.ts";
 import type { AxisValue, GridSpec } from "./spec.ts";
 
@@ -228,10 +229,10 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 /**
- * Checks that every dataset folder the plan names exists, so a typo fails before anything is
- * submitted.
+ * Checks that every dataset folder, backbone weight file and pseudo-label file the plan names
+ * exists, so a typo fails before anything is submitted.
  */
-export async function checkDatasetRoots(plan: GridPlan): Promise<void> {
+export async function checkPlanInputs(plan: GridPlan): Promise<void> {
   const roots = new Map<string, string>();
   for (const run of plan.runs) {
     if (run.config.data.root) roots.set(run.config.data.root, String(run.axes.dataset ?? run.name));
@@ -242,6 +243,15 @@ export async function checkDatasetRoots(plan: GridPlan): Promise<void> {
       throw new Error(
         `grid spec "${plan.spec.name}": dataset ${dataset}: root ${root} does not exist ` +
           `or is not a folder`,
+      );
+    }
+  }
+  for (const run of plan.runs) {
+    try {
+      assertConfigFilesExist(run.config);
+    } catch (error) {
+      throw new Error(
+        `grid spec "${plan.spec.name}": run ${run.name}: ${(error as Error).message}`,
       );
     }
   }

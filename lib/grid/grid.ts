@@ -3,11 +3,10 @@
  * configs), submit (to an executor, skipping what is done or queued), status and collect.
  * @module
  */
-import { ensureSynthDataset } from "../data/synth/mod.ts";
-import { syntheticCacheDir } from "../experiment/dataset.ts";
+import { resolveDataset, syntheticCacheDir } from "../experiment/dataset.ts";
 import { type GridSummary, summarizeGrid, type SummaryFiles, writeSummary } from "./collect.ts";
 import type { Executor, SubmitReport } from "./executor.ts";
-import { checkDatasetRoots, expandGrid, type GridPlan } from "./expand.ts";
+import { checkPlanInputs, expandGrid, type GridPlan } from "./expand.ts";
 import { writePlanFiles } from "./layout.ts";
 import { readRunStates, type RunStatus } from "./run_state.ts";
 import { readGridSpec } from "./spec.ts";
@@ -19,7 +18,7 @@ export async function loadGridPlan(
 ): Promise<GridPlan> {
   const spec = await readGridSpec(specPath);
   const plan = expandGrid(spec, { ...options, source: specPath });
-  await checkDatasetRoots(plan);
+  await checkPlanInputs(plan);
   return plan;
 }
 
@@ -76,7 +75,10 @@ export async function submitGrid(
   return await executor.submit(plan, runs, options);
 }
 
-/** Generates each synthetic dataset the plan uses, once, before runs start in parallel. */
+/**
+ * Generates each synthetic dataset the plan uses, once, before runs start in parallel (through
+ * the runner's own `resolveDataset`, so it is exactly the dataset the runs will read).
+ */
 export async function prepareSyntheticData(
   plan: GridPlan,
   say: (line: string) => void = () => {},
@@ -87,11 +89,13 @@ export async function prepareSyntheticData(
     const dir = syntheticCacheDir(run.config);
     if (seen.has(dir)) continue;
     seen.add(dir);
-    const info = await ensureSynthDataset(dir, {
-      size: run.config.imageSize,
-      seed: run.config.data.syntheticSeed ?? 0,
-    });
-    if (info.generated) say(`[grid] generated the synthetic dataset in ${dir}`);
+    const started = performance.now();
+    await resolveDataset(run.config);
+    say(
+      `[grid] synthetic dataset ready in ${dir} (${
+        ((performance.now() - started) / 1000).toFixed(1)
+      } s)`,
+    );
   }
 }
 

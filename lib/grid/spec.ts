@@ -47,6 +47,8 @@ export interface LocalSettings {
 export interface GridSpec {
   /** Grid name (letters, digits, `.`, `_`, `-`). */
   name: string;
+  /** What the grid is for (free text). */
+  description?: string;
   /**
    * Axes in naming order. Built in: `method` (a registered method), `strategy` (a preset or a
    * name from `strategies`), `dataset` (`synthetic` or a name from `datasets`), `seed`
@@ -162,6 +164,9 @@ export function parseGridSpec(value: unknown, source = "grid spec"): GridSpec {
         problems.push(`define.${axis} must map each value to an object of config settings`);
       }
     }
+  }
+  if (value.description !== undefined && typeof value.description !== "string") {
+    problems.push(`"description" must be a string`);
   }
   if (value.resultsDir !== undefined && typeof value.resultsDir !== "string") {
     problems.push(`"resultsDir" must be a string`);

@@ -113,8 +113,9 @@ export function seededUniform(count: number, bound: number, seed: number): Float
  *   through a ReLU; used for the transposed convolutions (each output pixel sees `in` inputs).
  * - `"torch_default"`: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights and bias — PyTorch's
  *   default `nn.Conv2d` init.
+ * - `"dcgan"`: N(0, 0.02²), bias 0 — DRAEM's `weights_init` (the DCGAN init).
  */
-export type ConvInit = "kaiming_fan_out" | "kaiming_fan_in" | "torch_default";
+export type ConvInit = "kaiming_fan_out" | "kaiming_fan_in" | "torch_default" | "dcgan";
 
 function initialWeights(
   count: number,
@@ -130,6 +131,8 @@ function initialWeights(
       return seededNormal(count, Math.sqrt(2 / fanIn), seed);
     case "torch_default":
       return seededUniform(count, 1 / Math.sqrt(fanIn), seed);
+    case "dcgan":
+      return seededNormal(count, 0.02, seed);
   }
 }
 
@@ -315,6 +318,11 @@ export interface BatchNormOptions {
   momentum?: number;
   /** Added to the variance (PyTorch default 1e-5). */
   epsilon?: number;
+  /**
+   * Standard deviation of the initial scale around 1 (default 0: all ones); DRAEM's init
+   * draws N(1, 0.02²).
+   */
+  weightStd?: number;
 }
 
 /**
@@ -348,9 +356,13 @@ export function createBatchNorm(
     );
   }
   const ones = new Float32Array(channels).fill(1);
+  const weightStd = options.weightStd ?? 0;
+  const scale = weightStd > 0
+    ? seededNormal(channels, weightStd, store.seedFor(`${name}.weight`)).map((v) => 1 + v)
+    : ones;
   const r1 = (v: tf.Variable) => v as tf.Variable<tf.Rank.R1>;
   return {
-    weight: r1(store.create(`${name}.weight`, ones, [channels], true)),
+    weight: r1(store.create(`${name}.weight`, scale, [channels], true)),
     bias: r1(store.create(`${name}.bias`, new Float32Array(channels), [channels], true)),
     runningMean: r1(
       store.create(`${name}.running_mean`, new Float32Array(channels), [channels], false),

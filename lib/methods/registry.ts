@@ -4,6 +4,10 @@
  * @module
  */
 import type { Backbone } from "../backbones/types.ts";
+import { resolveDeSTSegConfig } from "./destseg/config.ts";
+import { createDeSTSeg } from "./destseg/destseg.ts";
+import { resolveDRAEMConfig } from "./draem/config.ts";
+import { createDRAEM } from "./draem/draem.ts";
 import { resolveRDConfig } from "./rd/config.ts";
 import { createRD } from "./rd/rd.ts";
 import type { AnomalyMethod } from "./types.ts";
@@ -31,7 +35,27 @@ const RD_INFO: MethodInfo = {
   create: (backbone, options, seed) => createRD(backbone, options, seed),
 };
 
-const METHODS: readonly MethodInfo[] = [RD_INFO];
+const DRAEM_INFO: MethodInfo = {
+  name: "draem",
+  summary: "DRAEM (reconstructive autoencoder + discriminative U-Net on synthetic anomalies)",
+  // Five 2x2 poolings in the discriminative U-Net.
+  sizeMultiple: 32,
+  backboneStages: 0,
+  checkOptions: (_architecture, options) => void resolveDRAEMConfig(options),
+  create: (_backbone, options, seed) => createDRAEM(options, seed),
+};
+
+const DESTSEG_INFO: MethodInfo = {
+  name: "destseg",
+  summary: "DeSTSeg (frozen teacher, denoising student, segmentation head; two stages)",
+  // The student encoder's fourth stage is at stride 32.
+  sizeMultiple: 32,
+  backboneStages: 3,
+  checkOptions: (architecture, options) => void resolveDeSTSegConfig(architecture, options),
+  create: (backbone, options, seed) => createDeSTSeg(backbone, options, seed),
+};
+
+const METHODS: readonly MethodInfo[] = [RD_INFO, DESTSEG_INFO, DRAEM_INFO];
 
 /** The names {@linkcode createMethod} knows. */
 export const METHOD_NAMES: readonly string[] = METHODS.map((m) => m.name);

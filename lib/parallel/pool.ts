@@ -33,8 +33,8 @@ export function parseWorkerCount(value: unknown): number {
   return n;
 }
 
-function printProgress({ workerIndex, line }: PoolProgress): void {
-  console.error(`[w${workerIndex}] ${line}`);
+function printProgress({ workerIndex, taskId, line }: PoolProgress): void {
+  console.error(`[w${workerIndex}${taskId ? ` ${taskId}` : ""}] ${line}`);
 }
 
 /** Receives the values one task sends with `context.emit`. */

@@ -49,8 +49,18 @@ export function embeddingChart(
     },
     mark: { type: "point", filled: true, size: 40 },
     encoding: {
-      x: { field: "x", type: "quantitative", title: options.xTitle ?? "dim 1", scale: { zero: false } },
-      y: { field: "y", type: "quantitative", title: options.yTitle ?? "dim 2", scale: { zero: false } },
+      x: {
+        field: "x",
+        type: "quantitative",
+        title: options.xTitle ?? "dim 1",
+        scale: { zero: false },
+      },
+      y: {
+        field: "y",
+        type: "quantitative",
+        title: options.yTitle ?? "dim 2",
+        scale: { zero: false },
+      },
       color: {
         field: "className",
         type: "nominal",
@@ -194,7 +204,13 @@ export function metricBarsChart(
     low: Math.max(0, b.mean - (b.sd ?? 0)),
     high: Math.min(1, b.mean + (b.sd ?? 0)),
   }));
-  const x = { field: "className", type: "nominal", sort: classes, title: null, axis: { labelAngle: -40 } };
+  const x = {
+    field: "className",
+    type: "nominal",
+    sort: classes,
+    title: null,
+    axis: { labelAngle: -40 },
+  };
   const xOffset = { field: "strategy", type: "nominal", sort: strategies };
   const color = {
     field: "strategy",
@@ -266,7 +282,13 @@ export function vMeasureChart(
   options: { title?: string; strategies?: readonly string[] } = {},
 ): VegaLiteSpec {
   const strategies = options.strategies ?? [...new Set(points.map((p) => p.strategy))];
-  const x = { field: "strategy", type: "nominal", sort: strategies, title: null, axis: { labelAngle: 0 } };
+  const x = {
+    field: "strategy",
+    type: "nominal",
+    sort: strategies,
+    title: null,
+    axis: { labelAngle: 0 },
+  };
   return finishSpec({
     title: options.title ?? "V-measure of k-means on compact features (k = classes)",
     width: Math.max(200, 90 * strategies.length),
@@ -295,7 +317,11 @@ export function vMeasureChart(
       },
       {
         mark: { type: "point", filled: true, color: "black", size: 50 },
-        encoding: { x, y: { field: "vMeasure", type: "quantitative" }, tooltip: [{ field: "seed" }] },
+        encoding: {
+          x,
+          y: { field: "vMeasure", type: "quantitative" },
+          tooltip: [{ field: "seed" }],
+        },
       },
       {
         mark: { type: "text", dy: -8, fontSize: 11 },
@@ -362,7 +388,13 @@ export function metricDeltaChart(
       height: 120,
       mark: "bar",
       encoding: {
-        x: { field: "className", type: "nominal", sort: classes, title: null, axis: { labelAngle: -40 } },
+        x: {
+          field: "className",
+          type: "nominal",
+          sort: classes,
+          title: null,
+          axis: { labelAngle: -40 },
+        },
         y: { field: "delta", type: "quantitative", title: "Δ (points)" },
         color: {
           field: "better",

@@ -189,7 +189,12 @@ export function lossChart(
     title: options.title ?? "Training loss per epoch (mean over units)",
     data: { values },
     facet: {
-      column: { field: "strategy", type: "nominal", sort: runs.map((r) => r.strategy), title: null },
+      column: {
+        field: "strategy",
+        type: "nominal",
+        sort: runs.map((r) => r.strategy),
+        title: null,
+      },
     },
     spec: {
       width: 220,
@@ -203,7 +208,12 @@ export function lossChart(
           title: "loss",
           scale: { type: values.every((v) => (v.loss as number) > 0) ? "log" : "linear" },
         },
-        color: { field: "term", type: "nominal", title: "loss term", scale: { scheme: "tableau10" } },
+        color: {
+          field: "term",
+          type: "nominal",
+          title: "loss term",
+          scale: { scheme: "tableau10" },
+        },
       },
     },
     resolve: { scale: { y: "independent" } },

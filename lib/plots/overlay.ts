@@ -113,7 +113,9 @@ async function rawTile(rgb: Uint8Array, side: number, tile: number, smooth: bool
 function paint(rgb: Uint8Array, where: Uint8Array, color: [number, number, number], alpha = 1) {
   for (let i = 0; i < where.length; i++) {
     if (!where[i]) continue;
-    for (let c = 0; c < 3; c++) rgb[i * 3 + c] = Math.round(rgb[i * 3 + c] * (1 - alpha) + color[c] * alpha);
+    for (let c = 0; c < 3; c++) {
+      rgb[i * 3 + c] = Math.round(rgb[i * 3 + c] * (1 - alpha) + color[c] * alpha);
+    }
   }
 }
 
@@ -122,14 +124,19 @@ function upsampleBinary(mask: ArrayLike<number>, side: number, tile: number): Ui
   for (let y = 0; y < tile; y++) {
     const sy = Math.min(side - 1, Math.floor((y * side) / tile));
     for (let x = 0; x < tile; x++) {
-      out[y * tile + x] = mask[sy * side + Math.min(side - 1, Math.floor((x * side) / tile))] > 0 ? 1 : 0;
+      out[y * tile + x] = mask[sy * side + Math.min(side - 1, Math.floor((x * side) / tile))] > 0
+        ? 1
+        : 0;
     }
   }
   return out;
 }
 
 function escapeXml(text: string): string {
-  return text.replace(/[<>&"]/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;" })[c]!);
+  return text.replace(
+    /[<>&"]/g,
+    (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;" })[c]!,
+  );
 }
 
 /**
@@ -185,7 +192,9 @@ export async function overlayGrid(
         .toBuffer(),
     );
     const contour = maskContour(upsampleBinary(item.mask, side, tile), tile);
-    const mapTile = new Uint8Array(await rawTile(colorize(item.map, lut, lo, hi), side, tile, true));
+    const mapTile = new Uint8Array(
+      await rawTile(colorize(item.map, lut, lo, hi), side, tile, true),
+    );
     const truth = image.slice();
     paint(truth, contour, CONTOUR);
     const predicted = image.slice();
@@ -203,11 +212,18 @@ export async function overlayGrid(
     }
     labels.push(
       item.label.split("\n").map((line, k) =>
-        `<text x="${left + 6}" y="${top + tile / 2 + k * 17}" font-size="13">${escapeXml(line)}</text>`
+        `<text x="${left + 6}" y="${top + tile / 2 + k * 17}" font-size="13">${
+          escapeXml(line)
+        }</text>`
       ).join(""),
     );
   }
-  const columns = ["image", "anomaly map", "ground truth", `map > ${options.threshold.toPrecision(3)}`];
+  const columns = [
+    "image",
+    "anomaly map",
+    "ground truth",
+    `map > ${options.threshold.toPrecision(3)}`,
+  ];
   const text = [
     options.title
       ? `<text x="6" y="22" font-size="17" font-weight="bold">${escapeXml(options.title)}</text>`
@@ -215,11 +231,16 @@ export async function overlayGrid(
     `<text x="6" y="${options.title ? 42 : 14}" font-size="11">` +
     `map colours: ${escapeXml(options.colorMap ?? "inferno")} over [${lo.toPrecision(3)}, ` +
     `${hi.toPrecision(3)}]; red: ground-truth contour; green: map above the threshold</text>`,
-    ...Array.from({ length: groups }, (_, g) =>
-      columns.map((c, i) =>
-        `<text x="${g * groupWidth + labelWidth + i * (tile + gap) + tile / 2}" y="${header - 8}" ` +
-        `font-size="13" text-anchor="middle">${escapeXml(c)}</text>`
-      ).join("")),
+    ...Array.from(
+      { length: groups },
+      (_, g) =>
+        columns.map((c, i) =>
+          `<text x="${g * groupWidth + labelWidth + i * (tile + gap) + tile / 2}" y="${
+            header - 8
+          }" ` +
+          `font-size="13" text-anchor="middle">${escapeXml(c)}</text>`
+        ).join(""),
+    ),
     ...labels,
   ].join("");
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" ` +
@@ -266,4 +287,58 @@ export function f1Threshold(
     }
   }
   return best;
+}
+
+/** An image for {@linkcode contactSheet}: its file and, optionally, its mask (outlined red). */
+export interface SheetImage {
+  imagePath: string;
+  maskPath?: string;
+}
+
+/**
+ * A grid of images (one row per list), masks outlined in red: a look at a dataset.
+ *
+ * @example
+ * ```ts ignore
+ * const png = await contactSheet([normals, scratches], { tile: 96 });
+ * Deno.jupyter.image(png);
+ * ```
+ */
+export async function contactSheet(
+  rows: readonly (readonly SheetImage[])[],
+  options: { tile?: number; gap?: number } = {},
+): Promise<Uint8Array> {
+  const tile = options.tile ?? 96;
+  const gap = options.gap ?? 4;
+  const columns = Math.max(0, ...rows.map((row) => row.length));
+  if (rows.length === 0 || columns === 0) throw new RangeError("contactSheet: no images");
+  const layers: sharp.OverlayOptions[] = [];
+  for (const [r, row] of rows.entries()) {
+    for (const [c, item] of row.entries()) {
+      const image = new Uint8Array(
+        await sharp(item.imagePath).removeAlpha().resize(tile, tile, { kernel: "nearest" }).raw()
+          .toBuffer(),
+      );
+      if (item.maskPath) {
+        const mask = await sharp(item.maskPath).extractChannel(0)
+          .resize(tile, tile, { kernel: "nearest" }).raw().toBuffer();
+        paint(image, maskContour(mask.map((v) => (v > 127 ? 1 : 0)), tile), CONTOUR);
+      }
+      layers.push({
+        input: Buffer.from(image.buffer, image.byteOffset, image.byteLength),
+        raw: { width: tile, height: tile, channels: 3 },
+        left: c * (tile + gap),
+        top: r * (tile + gap),
+      });
+    }
+  }
+  const png = await sharp({
+    create: {
+      width: columns * (tile + gap),
+      height: rows.length * (tile + gap),
+      channels: 3,
+      background: "#ffffff",
+    },
+  }).composite(layers).png().toBuffer();
+  return new Uint8Array(png.buffer, png.byteOffset, png.byteLength);
 }

@@ -64,7 +64,7 @@ export function sweepChartSpec(rows: readonly SweepChartRow[]): VegaLiteSpec {
   const x = {
     field: "backboneVMeasure",
     type: "quantitative",
-    title: "backbone V-measure of the data (before training)",
+    title: "backbone V-measure",
     scale: { zero: false, padding: 10 },
   };
   const color = {
@@ -72,12 +72,19 @@ export function sweepChartSpec(rows: readonly SweepChartRow[]): VegaLiteSpec {
     type: "nominal",
     title: "strategy",
     sort: strategies,
-    scale: { scheme: categoricalScheme(strategies.length) },
+    // Three well-separated hues for the usual three strategies, a scheme beyond that.
+    scale: strategies.length <= 3
+      ? { range: ["#4c78a8", "#f58518", "#54a24b"] }
+      : { scheme: categoricalScheme(strategies.length) },
   };
   return finishSpec({
     title: {
       text: "Confusable synthetic data: accuracy against inter-class separability",
-      subtitle: "mean ± sd over seeds; left to right on x: more confusable to less",
+      subtitle: [
+        "x: V-measure of k-means on the frozen backbone's pooled features of the training " +
+        "normals, before training (left: more confusable)",
+        "mean ± sd over seeds",
+      ],
     },
     data: { values },
     facet: {

@@ -146,47 +146,45 @@ export function sideBySideMarkdown(plan: TablePlan, rows: readonly SideBySideRow
  * at least one of the two numbers.
  */
 export function sideBySideChart(plan: TablePlan, rows: readonly SideBySideRow[]): VegaLiteSpec {
+  const [oursLabel, paperLabel] = plan.mode === "embedded"
+    ? ["ours (synthetic stand-in)", "paper (real data)"]
+    : ["ours", "paper"];
   const values = rows.flatMap((row) => {
     const label = `${METHOD_TITLES[row.method] ?? row.method} ${row.strategy} · ${row.paperOn}`;
+    const metric = METRIC_TITLES[row.metric];
     const bars = [];
     if (row.ours !== undefined) {
-      bars.push({
-        cell: label,
-        metric: METRIC_TITLES[row.metric],
-        source: "ours",
-        value: row.ours,
-      });
+      bars.push({ cell: label, metric, source: oursLabel, value: row.ours });
     }
     if (row.paper !== undefined) {
-      bars.push({
-        cell: label,
-        metric: METRIC_TITLES[row.metric],
-        source: "paper",
-        value: row.paper,
-      });
+      bars.push({ cell: label, metric, source: paperLabel, value: row.paper });
     }
     return bars;
   });
-  const low = Math.min(50, ...values.map((v) => v.value));
   return finishSpec({
-    title: { text: plan.title, limit: 900 },
+    title: { text: wrapWords(plan.title, 64) },
     data: { values },
-    mark: { type: "bar", clip: true },
+    mark: "bar",
     encoding: {
-      row: { field: "metric", type: "nominal", title: null },
+      row: {
+        field: "metric",
+        type: "nominal",
+        title: null,
+        sort: plan.paper.metrics.map((m) => METRIC_TITLES[m]),
+      },
       y: { field: "cell", type: "nominal", title: null, sort: null },
-      yOffset: { field: "source", type: "nominal" },
+      yOffset: { field: "source", type: "nominal", sort: [oursLabel, paperLabel] },
       x: {
         field: "value",
         type: "quantitative",
         title: "% (mean over classes)",
-        scale: { domain: [Math.floor(low / 10) * 10, 100] },
+        scale: { domain: [0, 100] },
       },
       color: {
         field: "source",
         type: "nominal",
         title: null,
-        scale: { domain: ["ours", "paper"], range: ["#4c78a8", "#bbbbbb"] },
+        scale: { domain: [oursLabel, paperLabel], range: ["#4c78a8", "#bbbbbb"] },
       },
       tooltip: [
         { field: "cell", type: "nominal" },
@@ -197,4 +195,20 @@ export function sideBySideChart(plan: TablePlan, rows: readonly SideBySideRow[])
     },
     width: 360,
   });
+}
+
+/** `text` broken into lines of at most `width` characters at spaces. */
+function wrapWords(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    if (line !== "" && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = line === "" ? word : `${line} ${word}`;
+    }
+  }
+  if (line !== "") lines.push(line);
+  return lines;
 }

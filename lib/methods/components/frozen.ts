@@ -34,3 +34,14 @@ export function applyFrozen(
   packed.dispose();
   return features;
 }
+
+/**
+ * `x` with no gradient flowing back through it (PyTorch's `detach`): an identity whose
+ * gradient is zero.
+ */
+export function detach<T extends tf.Tensor>(x: T): T {
+  return tf.customGrad((...inputs: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const input = inputs[0] as tf.Tensor;
+    return { value: tf.clone(input), gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy) };
+  })(x) as T;
+}

@@ -146,3 +146,35 @@ export function createResidualBlock(
   }
   return { main, shortcut };
 }
+
+/**
+ * A 3x3 convolution with dilation `rate` and `rate` zeros of padding (the ASPP branches), as
+ * nine shifted 1x1 products: differentiable with slice and matmul gradients only (the wasm
+ * backend has no dilated convolution gradients).
+ */
+export function applyDilatedConv3x3(
+  weight: tf.Tensor4D,
+  x: tf.Tensor4D,
+  rate: number,
+): tf.Tensor4D {
+  const [kh, kw, cin, cout] = weight.shape;
+  if (kh !== 3 || kw !== 3 || x.shape[3] !== cin) {
+    throw new Error(
+      `lib/methods/components/residual.ts: dilated conv needs a [3, 3, ${x.shape[3]}, C] kernel, ` +
+        `got [${weight.shape}]`,
+    );
+  }
+  return tf.tidy(() => {
+    const [batch, height, width] = x.shape;
+    const padded = tf.pad(x, [[0, 0], [rate, rate], [rate, rate], [0, 0]]);
+    const terms: tf.Tensor[] = [];
+    for (let ky = 0; ky < 3; ky++) {
+      for (let kx = 0; kx < 3; kx++) {
+        const window = tf.slice(padded, [0, ky * rate, kx * rate, 0], [batch, height, width, cin]);
+        const tap = tf.reshape(tf.slice(weight, [ky, kx, 0, 0], [1, 1, cin, cout]), [cin, cout]);
+        terms.push(tf.matMul(tf.reshape(window, [-1, cin]), tap));
+      }
+    }
+    return tf.reshape(tf.addN(terms), [batch, height, width, cout]) as tf.Tensor4D;
+  });
+}

@@ -56,7 +56,7 @@ export function perlinNoise(
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       // Lattice coordinates of the pixel, rotated about the image centre.
-      const u = (x / width - 0.5), v = (y / height - 0.5);
+      const u = x / width - 0.5, v = y / height - 0.5;
       const px = (cos * u - sin * v + 0.5) * resX;
       const py = (sin * u + cos * v + 0.5) * resY;
       const ix = Math.floor(px), iy = Math.floor(py);

@@ -129,5 +129,5 @@ export async function loadTextureFolder(dir: string, size: number): Promise<Floa
     throw new Error(`lib/methods/synthetic/synthesize.ts: no PNG/JPEG/BMP images in ${dir}`);
   }
   names.sort();
-  return await Promise.all(names.map((name) => loadImage(`${dir}/${name}`, { size })));
+  return await Promise.all(names.map((name) => loadImage(`${dir}/${name}`, { resize: size })));
 }
