@@ -4,10 +4,13 @@
  */
 import { parseCli } from "../lib/experiment/cli.ts";
 import { runDemo } from "../lib/experiment/demo.ts";
+import { METHOD_NAMES } from "../lib/methods/registry.ts";
+import { redrawDemoPlots } from "../lib/analysis/demo_plots.ts";
 import { parseWorkerCount } from "../lib/parallel/pool.ts";
 import { DEFAULT_CONFUSABILITY, requireFamily } from "../lib/data/synth/mod.ts";
 
-const HELP = `deno task demo [--quick] [--resume] [--seeds 0,1] [--data DIR]
+const HELP =
+  `deno task demo [--quick] [--resume] [--seeds 0,1] [--methods all|rd,draem,...] [--data DIR]
                 [--family confusable|distinct] [--confusability X] [--no-plots]
                 [--epochs N] [--backend NAME] [--results DIR]
 
@@ -23,12 +26,16 @@ metric deltas) for the joint runs of the first seed, and overlays/ (one grid per
 
   --quick              short run: 4 epochs instead of 20 (20 epochs: about 10 minutes per
                        seed on 2 cores)
+  --methods LIST       methods to compare: all, or names (rd, destseg, draem); default rd;
+                       each runs one-for-one, joint and joint + CCL
   --seeds A,B          training seeds (default: --seed, else 0); each runs all three
   --data DIR           your own dataset (MVTec AD / VisA / Real-IAD / folder layout)
                        instead of the synthetic one; the table is titled by it
   --family NAME        synthetic family: confusable (default) or distinct (the 7 easy classes)
   --confusability X    confusable family: 0 (distinct look) .. 1 (near-duplicates)
   --no-plots           skip plots, confusion analyses and overlays
+  --plots-only         draw the plots of a finished demo (--results DIR, default
+                       results/demo or, with --quick, results/demo-quick) again
   --resume             continue interrupted runs from their checkpoints
   --workers N          parallel workers, each with its own TF.js (default: one per core);
                        the units of all runs queue together; 1 runs everything serially.
@@ -54,6 +61,20 @@ function takeFlags(
   return { rest, values };
 }
 
+/** `all` or a comma-separated list of known method names. */
+function parseMethods(text: string): string[] {
+  if (text.trim() === "all") return [...METHOD_NAMES];
+  const methods = text.split(",").map((s) => s.trim());
+  for (const method of methods) {
+    if (!METHOD_NAMES.includes(method)) {
+      throw new Error(
+        `--methods: unknown method "${method}" (known: ${METHOD_NAMES.join(", ")}, all)`,
+      );
+    }
+  }
+  return methods;
+}
+
 function parseSeeds(text: string): number[] {
   const seeds = text.split(",").map((s) => s.trim());
   return seeds.map((s) => {
@@ -69,13 +90,21 @@ if (import.meta.main) {
   try {
     const { rest, values } = takeFlags(Deno.args, [
       "seeds",
+      "methods",
       "family",
       "confusability",
       "workers",
     ]);
-    const { config, flags } = await parseCli(rest, ["quick", "no-plots"]);
+    const { config, flags } = await parseCli(rest, ["quick", "no-plots", "plots-only"]);
     if (flags.help) {
       console.log(HELP);
+      Deno.exit(0);
+    }
+    if (flags["plots-only"]) {
+      const dir = (flags.results as string | undefined) ??
+        (flags.quick ? "results/demo-quick" : "results/demo");
+      const files = await redrawDemoPlots(dir);
+      console.log(`plots: ${files.length} PNGs under ${dir}`);
       Deno.exit(0);
     }
     if (values.seeds !== undefined && config.seed !== undefined) {
@@ -96,6 +125,7 @@ if (import.meta.main) {
       resultsDir: flags.results as string | undefined,
       overrides: config,
       seeds: values.seeds !== undefined ? parseSeeds(values.seeds) : undefined,
+      methods: values.methods !== undefined ? parseMethods(values.methods) : undefined,
       family: values.family !== undefined ? requireFamily(values.family) : undefined,
       confusability,
       plots: !flags["no-plots"],

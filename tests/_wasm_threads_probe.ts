@@ -19,9 +19,13 @@ const data = (shape: number[]) =>
     Float32Array.from({ length: shape.reduce((a, b) => a * b) }, () => randomNormal(rng)),
     shape,
   );
-const x = data([4, 32, 32, 16]);
-const w1 = tf.variable(tf.mul(data([3, 3, 16, 32]), 0.1), true, "probe/w1");
-const w2 = tf.variable(tf.mul(data([3, 3, 32, 16]), 0.1), true, "probe/w2");
+const x = data([4, 32, 32, 16]) as tf.Tensor4D;
+const w1 = tf.variable(tf.mul(data([3, 3, 16, 32]), 0.1), true, "probe/w1") as tf.Variable<
+  tf.Rank.R4
+>;
+const w2 = tf.variable(tf.mul(data([3, 3, 32, 16]), 0.1), true, "probe/w2") as tf.Variable<
+  tf.Rank.R4
+>;
 const optimizer = createOptimizer({ kind: "adam", learningRate: 0.01 }, [w1, w2]);
 const losses: number[] = [];
 for (let step = 0; step < 3; step++) {

@@ -51,6 +51,8 @@ interface ForwardRecord {
  */
 class FakeMethod implements AnomalyMethod {
   readonly name = "fake";
+  readonly inputNormalization = "imagenet" as const;
+  readonly lossComponents: readonly string[] = [];
   readonly frozenChannels = CHANNELS;
   readonly records: ForwardRecord[] = [];
   private readonly encoder: tf.Tensor4D[];

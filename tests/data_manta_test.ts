@@ -170,8 +170,10 @@ Deno.test("sampleSheet: one tile per class and row, mask contours; an unknown ro
     });
     const meta = await sharp(png).metadata();
     assertEquals(meta.format, "png");
-    assertEquals(meta.width, 120 + 2 * (32 + 4));
+    assertEquals(meta.width, 150 + 2 * (32 + 4));
     assertEquals(meta.height, 22 + 2 * (32 + 4));
+    const jpeg = await sampleSheet(ds, { tile: 32, format: "jpeg" });
+    assertEquals((await sharp(jpeg).metadata()).format, "jpeg");
     await assertRejects(
       () => sampleSheet(ds, { rows: [{ split: "test", defect: "scratch" }] }),
       RangeError,

@@ -69,6 +69,9 @@ Deno.test("grid spec: strategies, defined values and config keys as axes", () =>
   ]);
   assertEquals(plan.resultsDir, "/tmp/out");
   assertEquals(gridRunName({ method: "rd", strategy: "joint+ccl", seed: 2 }), "rd_joint-ccl_seed2");
+  // A strategy the config knows needs no preset.
+  const sequential = expandGrid({ name: "s", axes: { strategy: ["sequential"] } }).runs[0];
+  assertEquals([sequential.name, sequential.config.strategy], ["sequential", "sequential"]);
 });
 
 Deno.test("grid spec: unknown axis values, methods and datasets are errors naming them", () => {

@@ -1,6 +1,7 @@
 import { assert, assertAlmostEquals, assertEquals, assertRejects } from "@std/assert";
-import { fromFileUrl } from "@std/path";
+import { fromFileUrl, join } from "@std/path";
 import {
+  renderSweep,
   runConfusabilitySweep,
   spread,
   sweepRows,
@@ -90,6 +91,24 @@ Deno.test("sweep table and chart: every row shown, the spec compiles and renders
   const png = await renderPng(spec, { scale: 1 });
   assertEquals([...png.slice(1, 4)], [0x50, 0x4e, 0x47]);
   assert(png.length > 5000, `PNG of ${png.length} bytes looks empty`);
+
+  // A finished sweep re-rendered from its sweep.json keeps its runs and times.
+  const dir = await Deno.makeTempDir({ prefix: "sweep_render_" });
+  try {
+    const separability = [{ level: 0, vMeasure: 0.97 }, { level: 1, vMeasure: 0.72 }];
+    await Deno.writeTextFile(
+      join(dir, "sweep.json"),
+      JSON.stringify({ ...summary, rows: [], separability }),
+    );
+    const rendered = await renderSweep(dir, "made in a test");
+    assertEquals(rendered.rows, rows);
+    assertEquals(rendered.startedAt, summary.startedAt);
+    assert((await Deno.readTextFile(join(dir, "table.md"))).includes("Notes: made in a test"));
+    assert((await Deno.stat(join(dir, "sweep_chart.png"))).size > 5000);
+    await assertRejects(() => renderSweep(join(dir, "nowhere")), Error, "cannot read");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("sweep: bad levels and seeds fail before any work", async () => {

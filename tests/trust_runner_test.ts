@@ -100,6 +100,21 @@ Deno.test("a refused run (same name, no --resume) writes nothing", async () => {
   assertEquals(await snapshot(run), before);
 });
 
+Deno.test("a run stopped before its first checkpoint is refused too; a finished run without checkpoints is replaced", async () => {
+  const { config } = await fixture();
+  const { run } = await copies("stopped");
+  await Deno.remove(join(run, "checkpoints"), { recursive: true });
+  const finished = await snapshot(run);
+  await Deno.remove(join(run, "metrics.json"));
+  const options = { ...quiet, resultsDir: join(run, "..") };
+  await assertRejects(() => runExperiment(config, options), Error, "no metrics.json");
+  // Committed results keep no checkpoints: re-making them (as `deno task demo` does) works.
+  await Deno.writeTextFile(join(run, "metrics.json"), finished["metrics.json"]);
+  const notes: string[] = [];
+  await runExperiment(config, { ...options, log: (line) => notes.push(line) });
+  assert(notes.some((line) => line.includes("its results are replaced")), notes.join("\n"));
+});
+
 Deno.test("resuming under another config says what changed", async () => {
   const { config, results } = await fixture();
   await assertRejects(

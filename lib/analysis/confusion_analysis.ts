@@ -281,14 +281,14 @@ export function confusionCharts(analysis: ConfusionAnalysis): Record<string, Veg
   const [e1, e2] = analysis.pcaExplained.map((v) => `${(100 * v).toFixed(1)}%`);
   const charts: Record<string, VegaLiteSpec> = {
     embedding_pca: embeddingChart(points((e) => e.pca), {
-      title: `PCA of compact features, test images: ${label}`,
+      title: { text: "PCA of compact features, test images", subtitle: label },
       xTitle: `PC 1 (${e1} of variance)`,
       yTitle: `PC 2 (${e2})`,
     }),
   };
   if (analysis.embedding.some((e) => e.umap)) {
     charts.embedding_umap = embeddingChart(points((e) => e.umap), {
-      title: `UMAP of compact features, test images: ${label}`,
+      title: { text: "UMAP of compact features, test images", subtitle: label },
       xTitle: "UMAP 1",
       yTitle: "UMAP 2",
     });
@@ -305,8 +305,10 @@ export function confusionCharts(analysis: ConfusionAnalysis): Record<string, Veg
     order.map((k) => `k${k} → ${c.clusterToClass[k] ?? "-"}`),
     c.confusion.map((row) => order.map((k) => row[k])),
     {
-      title: `Class x k-means cluster: ${label}, V-measure ${c.vMeasure.toFixed(3)}, ` +
-        `ARI ${c.ari.toFixed(3)}`,
+      title: {
+        text: "Class x k-means cluster of compact features",
+        subtitle: `${label}: V-measure ${c.vMeasure.toFixed(3)}, ARI ${c.ari.toFixed(3)}`,
+      },
       rowTitle: "true class",
       columnTitle: "cluster → Hungarian class",
     },
@@ -314,9 +316,15 @@ export function confusionCharts(analysis: ConfusionAnalysis): Record<string, Veg
   if (analysis.reconstruction.available) {
     const r = analysis.reconstruction.all;
     charts.reconstruction_confusion = heatmapChart(r.classes, r.classes, r.matrix, {
-      title: `Reconstruction → nearest class prototype: ${label}, off-diagonal ` +
-        `${(100 * r.offDiagonalShare).toFixed(1)}% (encoder features: ` +
-        `${(100 * analysis.reconstruction.encoder.offDiagonalShare).toFixed(1)}%)`,
+      title: {
+        text: "Reconstruction → nearest class prototype",
+        subtitle: [
+          `${label}: off-diagonal ${(100 * r.offDiagonalShare).toFixed(1)}%`,
+          `(the encoder's own features: ${
+            (100 * analysis.reconstruction.encoder.offDiagonalShare).toFixed(1)
+          }%)`,
+        ],
+      },
       rowTitle: "true class",
       columnTitle: "class whose prototype the reconstruction is nearest",
     });

@@ -96,7 +96,7 @@ export async function writeDemoPlots(
   await write(
     "metrics",
     metricBarsChart(metricBars(runs), {
-      title: `RD per class on ${options.dataLabel}; ${seedText}`,
+      title: { text: "RD per class", subtitle: `${options.dataLabel}; ${seedText}` },
       strategies: labels,
     }),
   );
@@ -108,7 +108,11 @@ export async function writeDemoPlots(
     await write(
       "v_measure",
       vMeasureChart(vPoints, {
-        title: `V-measure of k-means on compact features, normal test images (${seedText})`,
+        colorDomain: labels,
+        title: {
+          text: "V-measure of k-means on compact features",
+          subtitle: `normal test images, k = classes; ${seedText}`,
+        },
       }),
     );
   }
@@ -158,4 +162,31 @@ export async function writeDemoPlots(
     }
   }
   return files;
+}
+
+/**
+ * Draws the plots of a finished demo again from its folder (`summary.json` and each run's
+ * `metrics.json`; the analyses and overlays need the runs' checkpoints).
+ */
+export async function redrawDemoPlots(
+  outDir: string,
+  options: Omit<DemoPlotOptions, "dataLabel"> = {},
+): Promise<string[]> {
+  const path = join(outDir, "summary.json");
+  let summary: { data?: string; runs?: Array<{ label: string; seed: number; name: string }> };
+  try {
+    summary = JSON.parse(await Deno.readTextFile(path));
+  } catch (error) {
+    throw new Error(`${path}: cannot read the demo's summary (${(error as Error).message})`);
+  }
+  if (!Array.isArray(summary.runs) || typeof summary.data !== "string") {
+    throw new Error(`${path}: not a summary of this demo version (no "runs" with seeds, "data")`);
+  }
+  const runs: DemoRun[] = [];
+  for (const run of summary.runs) {
+    const runDir = join(outDir, run.name);
+    const result = JSON.parse(await Deno.readTextFile(join(runDir, "metrics.json")));
+    runs.push({ label: run.label, seed: run.seed, runDir, result });
+  }
+  return await writeDemoPlots(outDir, runs, { ...options, dataLabel: summary.data });
 }

@@ -165,7 +165,7 @@ async function withThreadFixes<T>(threads: number, init: () => Promise<T>): Prom
     }
   }
   globalThis.Blob = RecordingBlob as typeof Blob;
-  URL.createObjectURL = (object: Blob | MediaSource) => {
+  URL.createObjectURL = (object: Blob) => {
     const text = object instanceof OriginalBlob ? texts.get(object) : undefined;
     if (text?.startsWith(WORKER_SCRIPT_START)) {
       if (mainScriptPath === undefined) {
@@ -173,7 +173,7 @@ async function withThreadFixes<T>(threads: number, init: () => Promise<T>): Prom
       }
       return writeScript(patchWorkerScript(text, mainScriptPath));
     }
-    return originalCreate(object as Blob);
+    return originalCreate(object);
   };
   const cpus = () => {
     const one = originalCpus()[0];

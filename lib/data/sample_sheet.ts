@@ -22,10 +22,15 @@ export interface SampleSheetOptions {
   classes?: readonly string[];
   /** Tile side in pixels (default 96). */
   tile?: number;
+  /**
+   * `png` (default, lossless) or `jpeg` (quality 85): noisy textures make a PNG of many tiles
+   * large, which matters for notebooks committed with their outputs.
+   */
+  format?: "png" | "jpeg";
 }
 
 const GAP = 4;
-const LABEL_WIDTH = 120;
+const LABEL_WIDTH = 150;
 const HEADER = 22;
 
 function escapeXml(text: string): string {
@@ -55,7 +60,7 @@ async function tileOf(record: SampleRecord, tile: number): Promise<Buffer> {
 }
 
 /**
- * Renders the sheet. A class without an image for a row leaves that tile blank (and says so in
+ * Renders the sheet (PNG, or JPEG with `format: "jpeg"`). A class without an image for a row leaves that tile blank (and says so in
  * the row label); a row no class has is an error naming it, since it is probably misspelt.
  *
  * @example
@@ -113,7 +118,10 @@ export async function sampleSheet(
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" ` +
     `font-family="DejaVu Sans, sans-serif">${header}${labels.join("")}</svg>`;
   layers.push({ input: Buffer.from(svg), left: 0, top: 0 });
-  const png = await sharp({ create: { width, height, channels: 3, background: "#ffffff" } })
-    .composite(layers).png().toBuffer();
-  return new Uint8Array(png.buffer, png.byteOffset, png.byteLength);
+  const sheet = sharp({ create: { width, height, channels: 3, background: "#ffffff" } })
+    .composite(layers);
+  const bytes = options.format === "jpeg"
+    ? await sheet.jpeg({ quality: 85 }).toBuffer()
+    : await sheet.png().toBuffer();
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

@@ -11,12 +11,12 @@ export const CONFIG_FLAGS_HELP = `
   --config FILE        JSON experiment config (flags below override it)
   --name NAME          run name (one folder name); results go to results/NAME/
                        (default: METHOD-STRATEGY, plus -ccl or -ccl-pseudo)
-  --method NAME        method plug-in (rd)
+  --method NAME        method plug-in: rd | destseg | draem
   --ccl                add class-aware contrastive learning
   --ccl-window K       local CL search window (odd; 0 = whole map; default 3)
   --ccl-options JSON   further CCL options, e.g. '{"lambdaGlobal":0.5}'
   --pseudo-labels FILE CCL labels from a pseudo-label JSON file instead of class names
-  --strategy S         per-class | joint
+  --strategy S         per-class | joint | sequential | continual
   --data DIR           dataset folder (MVTec/BTAD/MPDD, VisA, Real-IAD layout);
                        default: the embedded synthetic dataset
   --classes A,B        only these classes

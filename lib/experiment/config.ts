@@ -3,10 +3,14 @@
  * @module
  */
 import { defaultRunName, runNameProblem } from "./run_name.ts";
+import { STRATEGIES } from "./strategies.ts";
 import { configShapeProblems, pluginProblems } from "./validate_config.ts";
 
-/** How classes are trained: one model per class, or one model for all classes. */
-export type Strategy = "per-class" | "joint";
+/**
+ * How classes are trained: one model per class, one for all classes at once, or one trained on
+ * the classes one after another (`sequential`; `continual` adds replay). See `strategies.ts`.
+ */
+export type Strategy = "per-class" | "joint" | "sequential" | "continual";
 
 /** Where the images come from. */
 export interface DataConfig {
@@ -125,9 +129,9 @@ export function validateConfig(config: ExperimentConfig): void {
   positiveInteger("batchSize");
   positiveInteger("imageSize");
   // The image size a method can take is checked with the method (validate_config.ts).
-  if (config.strategy !== "per-class" && config.strategy !== "joint") {
+  if (!(STRATEGIES as readonly string[]).includes(config.strategy)) {
     problems.push(
-      `strategy must be "per-class" or "joint", got ${JSON.stringify(config.strategy)}`,
+      `strategy must be one of ${STRATEGIES.join(", ")}, got ${JSON.stringify(config.strategy)}`,
     );
   }
   if (config.learningRate !== null && !(config.learningRate > 0)) {

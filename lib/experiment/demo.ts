@@ -37,6 +37,8 @@ export interface DemoOptions {
   confusability?: number;
   /** Training seeds (default `[overrides.seed ?? 0]`); each runs all three strategies. */
   seeds?: readonly number[];
+  /** Methods to compare (default `[overrides.method ?? "rd"]`); each runs every strategy. */
+  methods?: readonly string[];
   /** Write the plots, the confusion analyses and overlays (default true). */
   plots?: boolean;
   resume?: boolean;
@@ -63,7 +65,8 @@ export const DEMO_BASE: PartialConfig = {
   imageSize: 64,
   epochs: 20,
   batchSize: 16,
-  learningRate: 5e-3,
+  // null: each method's own default learning rate (RD's is 5e-3).
+  learningRate: null,
   seed: 0,
 };
 
@@ -151,15 +154,27 @@ export async function demoData(
  * Every run of the demo, in order: each seed, each strategy. Each job is independent (own run
  * folder, own config), so they may run in any order or in parallel.
  */
-export function demoJobs(base: PartialConfig, seeds: readonly number[]): DemoJob[] {
+export function demoJobs(
+  base: PartialConfig,
+  seeds: readonly number[],
+  methods: readonly string[] = [base.method ?? "rd"],
+): DemoJob[] {
   if (seeds.length === 0) throw new Error("the demo needs at least one seed");
   if (new Set(seeds).size !== seeds.length) throw new Error(`repeated seed in ${seeds.join(",")}`);
+  if (methods.length === 0) throw new Error("the demo needs at least one method");
+  // One method keeps the plain labels and run names of the RD demo.
+  const single = methods.length === 1;
   return seeds.flatMap((seed) =>
-    DEMO_RUNS.map((run) => ({
-      label: run.label,
-      seed,
-      config: { ...base, ...run.config, seed, name: `${run.config.name}-seed${seed}` },
-    }))
+    methods.flatMap((method) =>
+      DEMO_RUNS.map((run) => {
+        const name = String(run.config.name).replace(/^rd-/, `${method}-`);
+        return {
+          label: single ? run.label : `${method} ${run.label}`,
+          seed,
+          config: { ...base, ...run.config, method, seed, name: `${name}-seed${seed}` },
+        };
+      })
+    )
   );
 }
 
@@ -214,7 +229,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
   const seeds = [...(options.seeds ?? [base.seed ?? 0])];
   const started = new Date();
   const data = await demoData(options, base);
-  const jobs = demoJobs({ ...base, data: { ...base.data, root: data.root } }, seeds);
+  const methods = [...(options.methods ?? [base.method ?? "rd"])];
+  const jobs = demoJobs({ ...base, data: { ...base.data, root: data.root } }, seeds, methods);
   // Fail on a bad config before the first run starts training.
   for (const job of jobs) resolveConfig(job.config);
   const workers = options.workers ?? defaultWorkerCount();
@@ -243,7 +259,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
     return `## Seed ${seed}\n\n` + metricsTable(labelled) + "\n" + defectTable(labelled) + "\n" +
       clusteringLine(labelled);
   }).join("\n");
-  const header = `# RD on ${data.label}: one-for-one vs joint vs joint + CCL\n\n` +
+  const header =
+    `# ${methods.join(", ")} on ${data.label}: one-for-one vs joint vs joint + CCL\n\n` +
     `Backend ${results[0].backend.name}, seeds ${seeds.join(", ")}, ${base.epochs} epochs, ` +
     `${base.imageSize}px, backbone ${base.backbone}; ${formatDuration(seconds * 1000)} in all ` +
     `(${started.toISOString()} to ${finished.toISOString()}). Each run's folder holds its ` +

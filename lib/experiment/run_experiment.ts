@@ -35,7 +35,8 @@ import { buildUnitModel } from "./model.ts";
 import { evaluateUnitTestSet, type ScoredRecords, type TestPredictions } from "./predict.ts";
 import type { ProgressMode } from "./progress.ts";
 import { metricsTable } from "./results_table.ts";
-import { type EpochLog, trainUnit } from "./train_unit.ts";
+import type { EpochLog } from "./train_unit.ts";
+import { strategyUnits, trainStrategyUnit } from "./strategies.ts";
 import { runUnitsInPool } from "./unit_pool.ts";
 import type { WorkerPool } from "../parallel/pool.ts";
 
@@ -279,7 +280,10 @@ export async function runUnit(
   );
   const model = buildUnitModel(config, backbone, unit);
   try {
-    const trained = await trainUnit({
+    const trained = await trainStrategyUnit({
+      strategy: config.strategy,
+      classes,
+      checkpointOf: (name) => checkpointPath(runDir, name),
       config,
       unit,
       model,
@@ -357,9 +361,7 @@ export async function prepareRun(
   });
   say(`[${config.name}] backend ${backend.name}, seed ${config.seed}, ${config.strategy}`);
   const dataset = await resolveDataset(config);
-  const units = config.strategy === "joint"
-    ? [{ unit: "joint", classes: dataset.classes }]
-    : dataset.classes.map((name) => ({ unit: name, classes: [name] }));
+  const units = strategyUnits(config.strategy, dataset.classes);
   await checkBeforeTraining(dataset, units, (line) => say(`[${config.name}] ${line}`));
   const backbone = await loadBackbone(config.backbone, { seed: config.seed });
   return { backend, dataset, backbone, units };

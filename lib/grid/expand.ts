@@ -188,10 +188,11 @@ function axisSettings(
       const plain: ConfigSettings = { strategy: value, ccl: null };
       try {
         resolveConfig(plain as PartialConfig);
-      } catch {
+      } catch (error) {
+        const said = (error as Error).message.split("\n").find((l) => l.includes("strategy"));
         throw unknown(
           [...Object.keys(STRATEGY_PRESETS), ...Object.keys(spec.strategies ?? {})],
-          `; define others in the spec's "strategies"`,
+          `; define others in the spec's "strategies"${said ? ` (config: ${said.trim()})` : ""}`,
         );
       }
       return plain;

@@ -97,7 +97,7 @@ export function methodProblems(
   let info: MethodInfo;
   try {
     info = methodInfo(name);
-  } catch (e) {
+  } catch {
     return [`unknown method "${name}" (known: ${METHOD_NAMES.join(", ")})`];
   }
   const problems: string[] = [];

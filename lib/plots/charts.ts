@@ -4,7 +4,7 @@
  * spec; render it with `renderPng` / `writeChart`, or show it with `displayChart`.
  * @module
  */
-import { categoricalScheme, finishSpec } from "./palette.ts";
+import { categoricalScheme, type ChartTitle, finishSpec } from "./palette.ts";
 import type { VegaLiteSpec } from "./render.ts";
 
 /** One point of a 2-D embedding. */
@@ -33,7 +33,7 @@ export interface EmbeddingPoint {
  */
 export function embeddingChart(
   points: readonly EmbeddingPoint[],
-  options: { title: string; xTitle?: string; yTitle?: string; size?: number } = { title: "" },
+  options: { title: ChartTitle; xTitle?: string; yTitle?: string; size?: number } = { title: "" },
 ): VegaLiteSpec {
   const classes = new Set(points.map((p) => p.className)).size;
   const side = options.size ?? 360;
@@ -84,7 +84,7 @@ export function embeddingChart(
 
 /** Options of {@linkcode heatmapChart}. */
 export interface HeatmapOptions {
-  title: string;
+  title: ChartTitle;
   rowTitle: string;
   columnTitle: string;
   /** Colour by the share of each row (default) or the raw count. */
@@ -195,7 +195,7 @@ export interface MetricBar {
  */
 export function metricBarsChart(
   bars: readonly MetricBar[],
-  options: { title: string; strategies?: readonly string[]; classes?: readonly string[] },
+  options: { title: ChartTitle; strategies?: readonly string[]; classes?: readonly string[] },
 ): VegaLiteSpec {
   const strategies = options.strategies ?? [...new Set(bars.map((b) => b.strategy))];
   const classes = options.classes ?? [...new Set(bars.map((b) => b.className))];
@@ -279,9 +279,15 @@ export interface VMeasurePoint {
  */
 export function vMeasureChart(
   points: readonly VMeasurePoint[],
-  options: { title?: string; strategies?: readonly string[] } = {},
+  options: {
+    title?: ChartTitle;
+    strategies?: readonly string[];
+    /** Every strategy of the comparison, so colours match the other charts. */
+    colorDomain?: readonly string[];
+  } = {},
 ): VegaLiteSpec {
   const strategies = options.strategies ?? [...new Set(points.map((p) => p.strategy))];
+  const domain = options.colorDomain ?? strategies;
   const x = {
     field: "strategy",
     type: "nominal",
@@ -311,7 +317,7 @@ export function vMeasureChart(
             type: "nominal",
             sort: strategies,
             legend: null,
-            scale: { scheme: "tableau10" },
+            scale: { scheme: "tableau10", domain: [...domain] },
           },
         },
       },
@@ -380,7 +386,10 @@ export function metricDeltaChart(
     })
   ).filter((v) => Number.isFinite(v.delta));
   return finishSpec({
-    title: `Per-class change, ${deltas.other} minus ${deltas.base} (percentage points)`,
+    title: {
+      text: "Per-class change (percentage points)",
+      subtitle: `${deltas.other} minus ${deltas.base}`,
+    },
     data: { values },
     facet: { row: { field: "metric", type: "nominal", title: null } },
     spec: {

@@ -3,7 +3,7 @@
  * training-loss curves from a run's `log.jsonl`.
  * @module
  */
-import { finishSpec } from "./palette.ts";
+import { type ChartTitle, finishSpec } from "./palette.ts";
 import type { VegaLiteSpec } from "./render.ts";
 
 /** What a curve needs of one test image (as in a run's `predictions.json`). */
@@ -76,7 +76,7 @@ export function rocAndPr(
 export function curvesChart(
   runs: ReadonlyArray<{ strategy: string; images: readonly ScoredImage[] }>,
   kind: "roc" | "pr",
-  options: { title?: string; columns?: number } = {},
+  options: { title?: ChartTitle; columns?: number } = {},
 ): VegaLiteSpec {
   const values: Array<Record<string, unknown>> = [];
   for (const { strategy, images } of runs) {
@@ -105,6 +105,7 @@ export function curvesChart(
           type: "quantitative",
           title: roc ? "false positive rate" : "recall",
           scale: { domain: [0, 1] },
+          axis: { values: [0, 0.25, 0.5, 0.75, 1], format: ".2~f" },
         },
         y: {
           field: "y",

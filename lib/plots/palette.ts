@@ -5,6 +5,9 @@
  */
 import type { VegaLiteSpec } from "./render.ts";
 
+/** A chart title: one line, or a line and a smaller subtitle (a string or several lines). */
+export type ChartTitle = string | { text: string; subtitle?: string | string[] };
+
 /** A categorical scheme with enough distinct colours for `count` categories. */
 export function categoricalScheme(count: number): string {
   return count <= 10 ? "tableau10" : "tableau20";
@@ -16,7 +19,13 @@ export const CHART_CONFIG = {
   axis: { labelFontSize: 11, titleFontSize: 12, labelLimit: 160 },
   legend: { labelFontSize: 11, titleFontSize: 12, labelLimit: 200 },
   header: { labelFontSize: 12, titleFontSize: 12 },
-  title: { fontSize: 14, anchor: "start" as const, offset: 8 },
+  title: {
+    fontSize: 14,
+    subtitleFontSize: 12,
+    subtitleColor: "#333333",
+    anchor: "start" as const,
+    offset: 8,
+  },
   view: { stroke: "#dddddd" },
 } as const;
 

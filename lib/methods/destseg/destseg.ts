@@ -51,8 +51,12 @@ import {
 export const STUDENT_PHASE = "student";
 export const SEGMENTATION_PHASE = "segmentation";
 
+/**
+ * x / sqrt(|x|² + 1e-12) over channels. The original divides by |x| + 1e-12, whose gradient is
+ * NaN at an all-zero pixel (sqrt at 0), which narrow ReLU features here do produce.
+ */
 const l2Normalize = (x: tf.Tensor4D) =>
-  tf.div(x, tf.maximum(tf.norm(x, "euclidean", 3, true), 1e-12)) as tf.Tensor4D;
+  tf.mul(x, tf.rsqrt(tf.add(tf.sum(tf.square(x), 3, true), 1e-12))) as tf.Tensor4D;
 
 /**
  * DeSTSeg's focal loss on probabilities (binary cross-entropy with logs clamped at -100 as

@@ -10,11 +10,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import {
-  applyBatchNorm,
-  applyConv2d,
-  type BatchNorm,
   type BatchNormOptions,
-  type Conv2d,
   createBatchNorm,
   createConv2d,
   type VariableStore,
@@ -22,7 +18,6 @@ import {
 import {
   applyConvBn,
   applyResidualBlock,
-  type BlockSpec,
   type ConvBn,
   createResidualBlock,
   type ResidualBlock,
