@@ -13,10 +13,11 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { parseArgs } from "@std/cli";
 import { selectBackend } from "../lib/backend/select_backend.ts";
-import { loadBackbone } from "../lib/backbones/registry.ts";
+import { loadBackbone, parseBackboneSpec } from "../lib/backbones/registry.ts";
 import { cclObjective } from "../lib/ccl/ccl_objective.ts";
 import { methodObjective } from "../lib/methods/objective.ts";
 import { createMethod } from "../lib/methods/registry.ts";
+import { rdPresetFor } from "../lib/methods/rd/config.ts";
 import { createTrainer } from "../lib/methods/trainer.ts";
 import { mulberry32, randomNormal } from "../lib/util/random.ts";
 
@@ -47,11 +48,18 @@ for (const [name, value] of [["batch", batch], ["size", size], ["steps", steps]]
 const backend = await selectBackend({ requested: args.backend, log: false });
 const backbone = await loadBackbone(args.backbone);
 const rng = mulberry32(1);
-const values = () => Float32Array.from({ length: batch * size * size * 3 }, () => randomNormal(rng));
+const values = () =>
+  Float32Array.from({ length: batch * size * size * 3 }, () => randomNormal(rng));
 const images = tf.tensor4d(values(), [batch, size, size, 3]);
 const augmented = tf.tensor4d(values(), [batch, size, size, 3]);
 const classIds = Int32Array.from({ length: batch }, (_, i) => i % 4);
-const method = createMethod("rd", backbone, {}, 0);
+// The architecture's official RD preset, named explicitly: a `:random` backbone's name carries
+// the seed, which the preset lookup by backbone name does not recognise.
+const preset = rdPresetFor(parseBackboneSpec(args.backbone).architecture);
+const method = createMethod("rd", backbone, { ...preset }, 0);
+const trainableParameters = method.parameterGroups()
+  .flatMap((group) => group.variables)
+  .reduce((sum, variable) => sum + variable.size, 0);
 const ccl = args.ccl ? cclObjective(method, { window }, 0) : undefined;
 const objective = ccl ?? methodObjective(method);
 const trainer = createTrainer(objective, { clipNorm: 5 });
@@ -81,8 +89,7 @@ for (let step = 0; step < steps; step++) {
   }
 }
 const heap = wasmHeapBytes();
-const mib = (bytes: number | undefined) =>
-  bytes === undefined ? null : Math.round(bytes / 2 ** 20);
+const mib = (bytes: number | undefined) => bytes === undefined ? null : Math.round(bytes / 2 ** 20);
 console.log(JSON.stringify({
   step: `RD${args.ccl ? " + CCL" : ""} train step`,
   backbone: backbone.name,
@@ -90,6 +97,7 @@ console.log(JSON.stringify({
   batch,
   size,
   window: args.ccl ? window : null,
+  rdParametersM: Number((trainableParameters / 1e6).toFixed(1)),
   stepSeconds: stepSeconds.map((s) => Number(s.toFixed(2))),
   peakTensorMiB: mib(peakTensorBytes),
   wasmHeapMiB: mib(heap),

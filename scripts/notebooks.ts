@@ -112,7 +112,9 @@ async function listNotebooks(names: string[]): Promise<string[]> {
   }
   const found: string[] = [];
   for await (const entry of Deno.readDir(NOTEBOOK_DIR)) {
-    if (entry.isFile && entry.name.endsWith(".ipynb")) found.push(join(NOTEBOOK_DIR, entry.name));
+    if (entry.isFile && entry.name.endsWith(".ipynb") && !entry.name.startsWith(".")) {
+      found.push(join(NOTEBOOK_DIR, entry.name));
+    }
   }
   return found.sort();
 }
@@ -161,11 +163,22 @@ if (import.meta.main) {
   try {
     const paths = await listNotebooks(flags._.map(String));
     let total = 0;
+    const failed: string[] = [];
+    // Every notebook runs even after a failure, so one run reports all that fail.
     for (const [i, path] of paths.entries()) {
-      console.error(`[notebooks ${i + 1}/${paths.length}] ${path} ...`);
-      const seconds = await runOne(path, flags.commit);
-      total += seconds;
-      console.error(`[notebooks ${i + 1}/${paths.length}] ${path} ok (${seconds.toFixed(0)} s)`);
+      const tag = `[notebooks ${i + 1}/${paths.length}] ${path}`;
+      console.error(`${tag} ...`);
+      try {
+        const seconds = await runOne(path, flags.commit);
+        total += seconds;
+        console.error(`${tag} ok (${seconds.toFixed(0)} s)`);
+      } catch (error) {
+        failed.push(path);
+        console.error(`${tag} FAILED: ${error instanceof Error ? error.message : error}`);
+      }
+    }
+    if (failed.length > 0) {
+      throw new Error(`${failed.length} notebook(s) failed: ${failed.join(", ")}`);
     }
     console.error(`[notebooks] ${paths.length} notebooks ok in ${total.toFixed(0)} s`);
   } catch (error) {

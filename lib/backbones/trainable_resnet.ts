@@ -17,6 +17,7 @@ import {
   type StateDict,
 } from "./resnet.ts";
 import { mulberry32 } from "../util/random.ts";
+import { trainingBatchNorm as sharedTrainingBatchNorm } from "../methods/layers.ts";
 
 /** PyTorch's BatchNorm momentum (weight of the new batch in the running average). */
 export const BATCH_NORM_MOMENTUM = 0.1;
@@ -257,9 +258,9 @@ export class TrainableResNet {
 }
 
 /**
- * Training-mode batch norm over N, H, W with a hand-written gradient: TF.js's generic
- * gradients of `moments` + `batchNorm` tile full-size tensors and cost more than the convs.
- * `dx = gamma * invstd * (dy - mean(dy) - xhat * mean(dy * xhat))`.
+ * Training-mode batch norm with the closed-form gradient and this backbone's epsilon: the
+ * methods' one implementation (`lib/methods/layers.ts`); `onStats` gets the batch mean and
+ * biased variance.
  */
 export function trainingBatchNorm(
   x: tf.Tensor4D,
@@ -267,30 +268,7 @@ export function trainingBatchNorm(
   beta: tf.Tensor1D,
   onStats: (mean: tf.Tensor1D, variance: tf.Tensor1D) => void,
 ): tf.Tensor4D {
-  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const [input, g, b] = args as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D];
-    const save = args[3] as tf.GradSaveFunc;
-    const mean = tf.mean(input, [0, 1, 2]) as tf.Tensor1D;
-    const variance = tf.mean(tf.square(tf.sub(input, mean)), [0, 1, 2]) as tf.Tensor1D;
-    onStats(mean, variance);
-    const invStd = tf.rsqrt(tf.add(variance, BATCH_NORM_EPS)) as tf.Tensor1D;
-    const scale = tf.mul(g, invStd);
-    const value = tf.add(tf.mul(input, scale), tf.sub(b, tf.mul(mean, scale))) as tf.Tensor4D;
-    save([input, g, mean, invStd]);
-    return {
-      value,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [xs, gs, m, inv] = saved;
-        const xhat = tf.mul(tf.sub(xs, m), inv);
-        const dyMean = tf.mean(dy, [0, 1, 2]);
-        const dyXhatMean = tf.mean(tf.mul(dy, xhat), [0, 1, 2]);
-        const dx = tf.mul(tf.sub(tf.sub(dy, dyMean), tf.mul(xhat, dyXhatMean)), tf.mul(gs, inv));
-        const count = dy.size / dy.shape[3]!;
-        return [dx, tf.mul(dyXhatMean, count), tf.mul(dyMean, count)];
-      },
-    };
-  });
-  return f(x, gamma, beta) as tf.Tensor4D;
+  return sharedTrainingBatchNorm(x, gamma, beta, BATCH_NORM_EPS, onStats);
 }
 
 /** torchvision's order (conv1, bn1, layer1.0.conv1, ...), fc last: files read like a state_dict. */

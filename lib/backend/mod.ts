@@ -5,3 +5,9 @@
 export * from "./select_backend.ts";
 export { registerWasmConvGradients } from "./wasm_conv_grads.ts";
 export { ADAM_UPDATE_KERNEL, registerWasmAdam } from "./wasm_adam.ts";
+export {
+  initWasmBackend,
+  WASM_THREADS_ENV_VAR,
+  type WasmThreadsInfo,
+  wasmThreadsInfo,
+} from "./wasm_threads.ts";

@@ -6,6 +6,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import "@tensorflow/tfjs-backend-wasm";
 import { registerWasmConvGradients } from "./wasm_conv_grads.ts";
+import { initWasmBackend } from "./wasm_threads.ts";
 
 /** Backends in the order they are preferred when none is requested. */
 export const BACKEND_PREFERENCE = [
@@ -64,7 +65,17 @@ export function currentBackend(): BackendInfo | undefined {
  * if (info.name !== "cpu") throw new Error("cpu was requested");
  * ```
  */
-export async function selectBackend(options: SelectBackendOptions = {}): Promise<BackendInfo> {
+export function selectBackend(options: SelectBackendOptions = {}): Promise<BackendInfo> {
+  // Concurrent runs (the demo's, on a worker pool) select in turn: interleaved
+  // tf.setBackend calls can leave one of them on another backend.
+  const next = selecting.then(() => selectBackendNow(options));
+  selecting = next.catch(() => {});
+  return next;
+}
+
+let selecting: Promise<unknown> = Promise.resolve();
+
+async function selectBackendNow(options: SelectBackendOptions): Promise<BackendInfo> {
   const requested = options.requested ?? readEnvBackend();
   const skipped: string[] = [];
   let info: BackendInfo | undefined;
@@ -135,8 +146,12 @@ async function tryBackend(name: BackendName, forced = false): Promise<Started | 
         return await startTfjsNode(name);
       case "webgpu":
         return await startWebGpu(forced);
-      case "wasm":
-        return await activate("wasm", "wasm", () => registerWasmConvGradients());
+      case "wasm": {
+        // CCL_WASM_THREADS (default 1) decides single- or multi-threaded wasm.
+        const { threads, reason } = await initWasmBackend();
+        const device = threads > 1 ? `${threads} threads (${reason})` : undefined;
+        return await activate("wasm", "wasm", () => registerWasmConvGradients(), device);
+      }
       case "cpu":
         return await activate("cpu", "cpu");
     }

@@ -190,6 +190,19 @@ async function withThreadFixes<T>(threads: number, init: () => Promise<T>): Prom
 }
 
 /**
+ * Lets the process exit while the pthread workers idle: Emscripten starts them as Node
+ * `worker_threads`, which otherwise keep the event loop alive forever.
+ */
+function unrefThreadWorkers(): void {
+  const pthread = (tf.backend() as unknown as {
+    wasm?: { PThread?: { unusedWorkers?: unknown[]; runningWorkers?: unknown[] } };
+  }).wasm?.PThread;
+  for (const worker of [...(pthread?.unusedWorkers ?? []), ...(pthread?.runningWorkers ?? [])]) {
+    (worker as { unref?: () => void }).unref?.();
+  }
+}
+
+/**
  * Sets up the `wasm` backend with the thread count from `setting` (default: the
  * `CCL_WASM_THREADS` environment variable), before it is first initialised, and sets it as
  * the backend. One thread takes TF.js's usual path, untouched.
@@ -222,6 +235,7 @@ export async function initWasmBackend(
     tfWasm.setThreadsCount(threads);
     const ok = await withThreadFixes(threads, () => tf.setBackend("wasm"));
     if (!ok) throw new Error("the threaded wasm backend failed to start");
+    unrefThreadWorkers();
   } else if (!(await tf.setBackend("wasm"))) {
     throw new Error("the wasm backend failed to start");
   }

@@ -164,7 +164,8 @@ export function matchPixels(
   checkSameShape(query, key);
   if (window !== 0) windowOffsets(window); // validates before any work
   const chunkBytes = options.chunkBytes ?? DEFAULT_MATCH_CHUNK_BYTES;
-  return offTape([query, key], () =>
-    window === 0 ? matchWholeMap(query, key, chunkBytes) : matchInWindow(query, key, window)
+  return offTape(
+    [query, key],
+    () => window === 0 ? matchWholeMap(query, key, chunkBytes) : matchInWindow(query, key, window),
   );
 }

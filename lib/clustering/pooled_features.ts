@@ -68,7 +68,7 @@ export async function pooledFeatures(
     cache: options.cache,
   });
   for await (const batch of batches) {
-    const pooled = poolBatch(backbone, batch.images, batch.shape, stages);
+    const pooled = await poolBatch(backbone, batch.images, batch.shape, stages);
     for (let b = 0; b < batch.records.length; b++) {
       const parts = pooled.map((stage) =>
         stage.values.subarray(b * stage.width, (b + 1) * stage.width)
@@ -80,20 +80,25 @@ export async function pooledFeatures(
   return features;
 }
 
-/** Pooled values of one batch for each used stage: `width` values per image. */
-function poolBatch(
+/**
+ * Pooled values of one batch for each used stage: `width` values per image. Read back
+ * asynchronously (a synchronous read crashes TF.js WebGPU under Deno).
+ */
+async function poolBatch(
   backbone: Backbone,
   images: Float32Array,
   shape: [number, number, number, 3],
   stages: PooledStages,
-): { values: Float32Array; width: number }[] {
+): Promise<{ values: Float32Array; width: number }[]> {
   const pooled = tf.tidy(() => {
     const maps = backbone.apply(tf.tensor4d(images, shape));
     const used = stages === "last" ? maps.slice(-1) : maps;
     return used.map((map) => tf.mean(map, [1, 2]) as tf.Tensor2D);
   });
   try {
-    return pooled.map((t) => ({ values: t.dataSync() as Float32Array, width: t.shape[1] }));
+    return await Promise.all(
+      pooled.map(async (t) => ({ values: await t.data() as Float32Array, width: t.shape[1] })),
+    );
   } finally {
     tf.dispose(pooled);
   }

@@ -395,35 +395,55 @@ export function applyBatchNorm(bn: BatchNorm, x: tf.Tensor4D, training: boolean)
         `got input [${x.shape}] (use a larger batch or input size)`,
     );
   }
-  return batchNormTraining(bn, count)(x, bn.weight, bn.bias) as tf.Tensor4D;
+  return trainingBatchNorm(
+    x,
+    bn.weight,
+    bn.bias,
+    bn.epsilon,
+    (mean, variance) => updateRunningStatistics(bn, mean, variance, count),
+  );
 }
 
 /**
- * Training-mode batch norm as one differentiable op with the closed-form backward pass
- * (what autodiff of moments + normalisation computes, in a few channel reductions):
+ * Training-mode batch norm over N, H, W as one differentiable op with the closed-form backward
+ * pass (what autodiff of moments + normalisation computes, in a few channel reductions):
  * with x̂ = (x - mean) / sqrt(var + eps) and N values per channel,
  * dx = gamma / sqrt(var + eps) · (dy - mean(dy) - x̂ · mean(dy · x̂)),
  * dgamma = Σ dy · x̂, dbeta = Σ dy.
  * Autodiff instead tiles every per-channel factor to the full activation shape, which is
- * slow on the wasm backend. The forward pass (and so the running-statistics update, which
- * no gradient flows through) is unchanged.
+ * slow on the wasm backend. `onStats` receives the batch mean and biased variance (e.g. to
+ * update running statistics; no gradient flows through them). The one batch-norm gradient of
+ * the project: the methods' layers and the pretraining backbone both use it.
+ *
+ * @example
+ * ```ts
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { trainingBatchNorm } from "./layers.ts";
+ * const y = trainingBatchNorm(tf.ones([2, 2, 2, 3]), tf.ones([3]), tf.zeros([3]), 1e-5);
+ * // all zeros: every value equals its channel's mean
+ * ```
  */
-function batchNormTraining(
-  bn: BatchNorm,
-  count: number,
-): (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor) => tf.Tensor {
+export function trainingBatchNorm(
+  x: tf.Tensor4D,
+  gamma: tf.Tensor1D,
+  beta: tf.Tensor1D,
+  epsilon: number,
+  onStats?: (mean: tf.Tensor1D, variance: tf.Tensor1D) => void,
+): tf.Tensor4D {
+  const count = x.shape[0] * x.shape[1] * x.shape[2];
   const forward = (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, save: tf.GradSaveFunc) => {
     const { mean, variance } = tf.moments(x, [0, 1, 2]);
-    updateRunningStatistics(bn, mean, variance, count);
+    onStats?.(mean as tf.Tensor1D, variance as tf.Tensor1D);
     const y = tf.batchNorm4d(
       x as tf.Tensor4D,
       mean as tf.Tensor1D,
       variance as tf.Tensor1D,
       beta as tf.Tensor1D,
       gamma as tf.Tensor1D,
-      bn.epsilon,
+      epsilon,
     );
-    const invStd = tf.rsqrt(tf.add(variance, bn.epsilon));
+    const invStd = tf.rsqrt(tf.add(variance, epsilon));
     save([x, gamma, mean, invStd]);
     return {
       value: y,
@@ -441,7 +461,8 @@ function batchNormTraining(
       },
     };
   };
-  return tf.customGrad(forward as unknown as Parameters<typeof tf.customGrad>[0]);
+  const op = tf.customGrad(forward as unknown as Parameters<typeof tf.customGrad>[0]);
+  return op(x, gamma, beta) as tf.Tensor4D;
 }
 
 function updateRunningStatistics(

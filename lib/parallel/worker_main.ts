@@ -8,6 +8,10 @@
 /// <reference lib="deno.worker" />
 import type { TaskContext, TaskFunction } from "./types.ts";
 import type { WorkerReply, WorkerRequest } from "./protocol.ts";
+import { forceSingleThreadedWasm } from "../backend/wasm_threads.ts";
+
+// Workers share the cores already: never also start wasm threads in each.
+forceSingleThreadedWasm();
 
 let workerIndex = 0;
 let currentTask: string | undefined;

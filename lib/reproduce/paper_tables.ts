@@ -15,6 +15,13 @@ export type TableName = typeof TABLE_NAMES[number];
 /** The metrics the paper's tables report. */
 export type PaperMetric = "iAuroc" | "pAuroc" | "aupro";
 
+/** Column headers of the metrics, as the paper writes them. */
+export const PAPER_METRIC_TITLES: Readonly<Record<PaperMetric, string>> = {
+  iAuroc: "I-AUROC",
+  pAuroc: "P-AUROC",
+  aupro: "AUPRO",
+};
+
 /** How classes are trained, as the paper's tables label it. */
 export type StrategyLabel = "one-for-one" | "sequential" | "continual" | "joint" | "joint+CCL";
 

@@ -9,6 +9,7 @@ import { finishSpec } from "../plots/palette.ts";
 import type { VegaLiteSpec } from "../plots/render.ts";
 import {
   METHOD_TITLES,
+  PAPER_METRIC_TITLES,
   type PaperMetric,
   type StrategyLabel,
   TARGET_TITLES,
@@ -37,11 +38,7 @@ export interface SideBySideRow {
   note?: string;
 }
 
-const METRIC_TITLES: Readonly<Record<PaperMetric, string>> = {
-  iAuroc: "I-AUROC",
-  pAuroc: "P-AUROC",
-  aupro: "AUPRO",
-};
+const METRIC_TITLES = PAPER_METRIC_TITLES;
 
 /**
  * The rows of the side-by-side table: for every cell of the plan and metric of the table, our
