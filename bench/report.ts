@@ -184,7 +184,9 @@ async function methodFigures(backbone: Backbone) {
         out[label][`${size}px`] = await measureObjective(objective, size, size > 64 ? 1 : reps);
       } catch (error) {
         out[label][`${size}px`] = { error: error instanceof Error ? error.message : String(error) };
-        log(`${label} at ${size} px failed: ${out[label][`${size}px`]}`);
+        log(
+          `${label} at ${size} px failed: ${(out[label][`${size}px`] as { error: string }).error}`,
+        );
       }
     }
   }

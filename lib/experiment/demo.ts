@@ -245,8 +245,16 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
         progress: options.progress,
         pool,
       });
-    if (pool) results.push(...await Promise.all(jobs.map(run)));
-    else for (const job of jobs) results.push(await run(job));
+    if (pool) {
+      // Heaviest runs first, so their units are queued (and started) before the small ones.
+      const cost = (job: DemoJob) =>
+        (job.config.ccl ? 2.5 : 1) +
+        (job.config.strategy === "joint" ? 0.01 : 0);
+      const order = jobs.map((_, i) => i).sort((a, b) => cost(jobs[b]) - cost(jobs[a]));
+      const running: Promise<RunResult>[] = new Array(jobs.length);
+      for (const i of order) running[i] = run(jobs[i]);
+      results.push(...await Promise.all(running));
+    } else for (const job of jobs) results.push(await run(job));
   } finally {
     pool?.close();
   }

@@ -1,6 +1,6 @@
 /**
- * Anomaly-detection methods behind one interface, their shared layers, the plain objective,
- * the trainer and the registry.
+ * Anomaly-detection methods behind one interface (RD, DeSTSeg, DRAEM), their shared layers and
+ * components, the anomaly synthesiser, the plain objective, the trainer and the registry.
  * @module
  */
 export type * from "./types.ts";
@@ -12,3 +12,6 @@ export * from "./objective.ts";
 export * from "./trainer.ts";
 export * from "./registry.ts";
 export * from "./rd/mod.ts";
+export * from "./destseg/mod.ts";
+export * from "./draem/mod.ts";
+export * from "./synthetic/mod.ts";

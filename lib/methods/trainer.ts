@@ -136,8 +136,10 @@ export function globalNorm(tensors: readonly tf.Tensor[]): tf.Scalar {
  *
  * @example
  * ```ts
+ * import "@tensorflow/tfjs-backend-cpu";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { clipByGlobalNorm } from "./trainer.ts";
+ * await tf.setBackend("cpu");
  * const { grads, norm } = clipByGlobalNorm({ a: tf.tensor1d([3, 4]) }, 1);
  * // norm = 5; grads.a = [0.6, 0.8]
  * ```
