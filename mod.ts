@@ -21,6 +21,7 @@ export * from "./lib/metrics/mod.ts";
 export * from "./lib/backbones/mod.ts";
 export * from "./lib/methods/mod.ts";
 export * from "./lib/optim/mod.ts";
+export * from "./lib/parallel/mod.ts";
 export * from "./lib/ccl/mod.ts";
 export * from "./lib/experiment/mod.ts";
 export * from "./lib/clustering/mod.ts";

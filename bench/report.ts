@@ -31,7 +31,7 @@ import { evaluate } from "../lib/metrics/evaluate.ts";
 import { methodObjective } from "../lib/methods/objective.ts";
 import { createMethod, METHOD_NAMES } from "../lib/methods/registry.ts";
 import { createTrainer } from "../lib/methods/trainer.ts";
-import type { Objective } from "../lib/methods/types.ts";
+import type { AnomalyMethod, Objective, SyntheticBatch } from "../lib/methods/types.ts";
 import { writeJsonAtomic } from "../lib/util/atomic_write.ts";
 import { gitRevision } from "../lib/util/git_revision.ts";
 import { mulberry32, randomNormal } from "../lib/util/random.ts";
@@ -120,13 +120,26 @@ async function timeIt(fn: () => unknown, count: number, warmup = 1): Promise<num
   return times;
 }
 
+/** Synthetic anomalies for methods that train on them (DRAEM, DeSTSeg), from [0, 1] images. */
+function syntheticBatch(method: AnomalyMethod, size: number): SyntheticBatch | undefined {
+  if (!method.prepareBatch) return undefined;
+  const rng = mulberry32(3);
+  const raw = Float32Array.from({ length: batchSize * size * size * 3 }, () => rng());
+  const made = method.prepareBatch({ images: raw, shape: [batchSize, size, size] }, rng);
+  return {
+    images: tf.tensor4d(made.images, [batchSize, size, size, 3]),
+    masks: tf.tensor4d(made.masks, [batchSize, size, size, 1]),
+  };
+}
+
 /** A training step and inference of one objective at one size, ready to time. */
-function stepper(objective: Objective, size: number) {
+function stepper({ objective, method }: Built, size: number) {
   const x = images(size, 1);
   const augmented = images(size, 2);
+  const synthetic = syntheticBatch(method, size);
   const classIds = Int32Array.from({ length: batchSize }, (_, i) => i % 4);
   const trainer = createTrainer(objective, { clipNorm: 5 });
-  const batch = { images: x, augmented, classIds };
+  const batch = { images: x, augmented, classIds, synthetic };
   return {
     train: () => trainer.step(batch),
     infer: async () => {
@@ -138,16 +151,17 @@ function stepper(objective: Objective, size: number) {
     dispose: () => {
       trainer.dispose();
       tf.dispose([x, augmented]);
+      if (synthetic) tf.dispose([synthetic.images, synthetic.masks]);
     },
   };
 }
 
 async function measureObjective(
-  objective: Objective,
+  built: Built,
   size: number,
   count: number,
 ): Promise<StepFigures> {
-  const s = stepper(objective, size);
+  const s = stepper(built, size);
   try {
     const train = median(await timeIt(s.train, count));
     const infer = median(await timeIt(s.infer, count));
@@ -163,9 +177,14 @@ async function measureObjective(
   }
 }
 
-function objectiveFor(name: string, backbone: Backbone, ccl: boolean): Objective {
+interface Built {
+  objective: Objective;
+  method: AnomalyMethod;
+}
+
+function objectiveFor(name: string, backbone: Backbone, ccl: boolean): Built {
   const method = createMethod(name, backbone, {}, 0);
-  return ccl ? cclObjective(method, {}, 0) : methodObjective(method);
+  return { method, objective: ccl ? cclObjective(method, {}, 0) : methodObjective(method) };
 }
 
 async function methodFigures(backbone: Backbone) {

@@ -1,14 +1,24 @@
 /**
- * Chunked CCL matching: the whole-map search in blocks of query rows gives exactly the matches,
- * losses and gradients of the unchunked search, on cpu and wasm, with a bounded peak.
+ * CCL's memory-saving forms give the results of the plain ones: the whole-map search in blocks
+ * of query rows (exactly the matches, losses and gradients of the unchunked search, with a
+ * bounded peak), and the projector's fused instance norm + LeakyReLU (the composite's values,
+ * its gradients up to rounding, less on the tape); on cpu and wasm.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import "../lib/backend/register_gradients.ts";
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertAlmostEquals, assertEquals } from "@std/assert";
 import { selectBackend } from "../lib/backend/select_backend.ts";
-import { localContrastiveLoss, type LocalScaleInputs, matchPixels } from "../lib/ccl/mod.ts";
+import {
+  localContrastiveLoss,
+  localLossFromPairs,
+  type LocalScaleInputs,
+  matchPixels,
+  NO_PARTNER,
+} from "../lib/ccl/mod.ts";
+import { instanceNormLeakyRelu } from "../lib/ccl/instance_norm_act.ts";
 import { matchChunkRows } from "../lib/ccl/pixel_matching.ts";
+import { instanceNorm } from "../lib/methods/layers.ts";
 import { mulberry32, randomNormal } from "../lib/util/random.ts";
 
 const BACKENDS = ["cpu", "wasm"] as const;
@@ -141,5 +151,92 @@ for (const backend of BACKENDS) {
     });
     assert(unchunked.peakBytes - inputs >= full, "the unchunked search holds the whole block");
     tf.dispose([q, k, matches!]);
+  });
+
+  Deno.test(`ccl projector (${backend}): fused instance norm + LeakyReLU = composite`, async () => {
+    await selectBackend({ requested: backend, log: false });
+    const shape: [number, number, number, number] = [2, 5, 6, 3];
+    const x = tf.tensor4d(randomValues(2 * 5 * 6 * 3, 11), shape);
+    const weights = tf.tensor4d(randomValues(2 * 5 * 6 * 3, 12), shape);
+    for (const slope of [0.01, 0.2, 0]) {
+      const composite = (t: tf.Tensor4D) =>
+        tf.tidy(() => tf.leakyRelu(instanceNorm(t, 1e-5), slope));
+      const fused = (t: tf.Tensor4D) => instanceNormLeakyRelu(t, 1e-5, slope);
+      const before = tf.memory().numTensors;
+      const [a, b] = [composite(x), fused(x)];
+      assertEquals([...await b.data()], [...await a.data()], `values, slope ${slope}`);
+      // A weighted sum makes every output's gradient different.
+      const grad = (f: (t: tf.Tensor4D) => tf.Tensor) =>
+        tf.grad((t: tf.Tensor) => tf.sum(tf.mul(f(t as tf.Tensor4D), weights)))(x);
+      const [ga, gb] = [grad(composite), grad(fused)];
+      const [va, vb] = [await ga.data(), await gb.data()];
+      va.forEach((value, i) => assertAlmostEquals(vb[i], value, 1e-4, `gradient ${i}`));
+      tf.dispose([a, b, ga, gb]);
+      assertEquals(tf.memory().numTensors, before);
+    }
+    // Less is kept for the backward pass: the profile of a gradient shows a lower peak.
+    const big = tf.randomNormal([4, 32, 32, 16]) as tf.Tensor4D;
+    const peak = async (f: (t: tf.Tensor4D) => tf.Tensor) =>
+      (await tf.profile(() => {
+        tf.dispose(tf.grad((t: tf.Tensor) => tf.sum(f(t as tf.Tensor4D)))(big));
+      })).peakBytes;
+    const fusedPeak = await peak((t) => instanceNormLeakyRelu(t, 1e-5, 0.01));
+    const compositePeak = await peak((t) => tf.leakyRelu(instanceNorm(t, 1e-5), 0.01));
+    assert(fusedPeak < compositePeak, `fused ${fusedPeak} vs composite ${compositePeak} bytes`);
+    tf.dispose([x, weights, big]);
+  });
+
+  Deno.test(`ccl local loss (${backend}): the fused gradient equals autodiff's`, async () => {
+    await selectBackend({ requested: backend, log: false });
+    const [b, h, w, c] = [3, 3, 4, 5];
+    const shape: [number, number, number, number] = [b, h, w, c];
+    const n = b * h * w;
+    const keyValues = randomValues(n * c, 14);
+    keyValues.fill(0, 0, c); // a zero key vector: the normalisation's floor
+    const query = tf.variable(tf.tensor4d(randomValues(n * c, 13), shape));
+    const key = tf.variable(tf.tensor4d(keyValues, shape));
+    const rng = mulberry32(15);
+    const first = Int32Array.from({ length: n }, () => Math.floor(rng() * n));
+    const second = Int32Array.from(
+      { length: n },
+      (_, i) => (i % 3 === 0 ? NO_PARTNER : Math.floor(rng() * n)),
+    );
+    const pairs = {
+      positives: [first, tf.tensor1d(second, "int32")],
+      negativeImages: Int32Array.from([2, NO_PARTNER, 0]),
+    };
+    const run = async (gradient: "fused" | "autodiff") => {
+      const { value, grads } = tf.variableGrads(
+        () =>
+          localLossFromPairs(
+            query as tf.Variable<tf.Rank.R4>,
+            key as tf.Variable<tf.Rank.R4>,
+            pairs,
+            0.1,
+            { gradient },
+          ),
+        [query, key],
+      );
+      const out = {
+        loss: (await value.data())[0],
+        query: await grads[query.name].data(),
+        key: await grads[key.name].data(),
+      };
+      tf.dispose([value, ...Object.values(grads)]);
+      return out;
+    };
+    const before = tf.memory().numTensors;
+    const fused = await run("fused");
+    const autodiff = await run("autodiff");
+    assertEquals(fused.loss, autodiff.loss);
+    for (const name of ["query", "key"] as const) {
+      const scale = Math.max(...autodiff[name].map(Math.abs));
+      assert(scale > 0);
+      autodiff[name].forEach((value, i) =>
+        assertAlmostEquals(fused[name][i], value, 1e-5 * scale, `${name} gradient ${i}`)
+      );
+    }
+    assertEquals(tf.memory().numTensors, before);
+    tf.dispose([query, key, pairs.positives[1] as tf.Tensor]);
   });
 }

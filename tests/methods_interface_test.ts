@@ -5,6 +5,7 @@ import { resolveConfig } from "../lib/experiment/config.ts";
 import type { PartialConfig } from "../lib/experiment/config.ts";
 import { methodOptionsOf } from "../lib/experiment/model.ts";
 import { runExperiment } from "../lib/experiment/run_experiment.ts";
+import { demoJobs } from "../lib/experiment/demo.ts";
 import { METHOD_NAMES, methodProblems } from "../lib/methods/registry.ts";
 
 const quiet = { progress: "silent" as const, log: () => {} };
@@ -110,4 +111,19 @@ Deno.test("runner: DRAEM draws anomalies per step, logs the same keys with and w
   const plainKeys = await keys(results);
   assertEquals(plainKeys, ["method", "method.focal", "method.l2", "method.ssim", "total"]);
   assertEquals(await keys(cclDir), [...plainKeys, "global", "local"].sort());
+});
+
+Deno.test("demo: --methods runs every strategy for every method, labelled by method", () => {
+  const jobs = demoJobs({ epochs: 1 }, [0], ["rd", "draem"]);
+  assertEquals(jobs.map((j) => j.label), [
+    "rd one-for-one",
+    "rd joint",
+    "rd joint+CCL",
+    "draem one-for-one",
+    "draem joint",
+    "draem joint+CCL",
+  ]);
+  assertEquals(jobs[4].config.name, "draem-joint-seed0");
+  assertEquals(jobs[4].config.method, "draem");
+  assertEquals(demoJobs({}, [0]).map((j) => j.label), ["one-for-one", "joint", "joint+CCL"]);
 });

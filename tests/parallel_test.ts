@@ -66,3 +66,35 @@ Deno.test("pool: --workers parsing", () => {
   assertThrows(() => parseWorkerCount("0"), Error, "--workers");
   assertThrows(() => parseWorkerCount("two"), Error, "--workers");
 });
+
+Deno.test("pool: waiting tasks start heaviest first", async () => {
+  const started: string[] = [];
+  const tasks = [
+    { id: "busy-a", module, fn: "sleep", args: 400 },
+    { id: "busy-b", module, fn: "sleep", args: 400 },
+    { id: "light", module, fn: "sleep", args: 1, weight: 1 },
+    { id: "heavy", module, fn: "sleep", args: 1, weight: 3 },
+    { id: "middle", module, fn: "sleep", args: 1, weight: 2 },
+  ];
+  await runPool(tasks, {
+    workers: 2,
+    onProgress: (p) => p.line === "started" && started.push(p.taskId!),
+  });
+  assertEquals(started.slice(2), ["heavy", "middle", "light"]);
+});
+
+Deno.test("backend: concurrent selections (the demo's runs) all get the same backend", async () => {
+  const probe = new URL("./_concurrent_backend_probe.ts", import.meta.url).pathname;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", probe],
+    env: { CCL_BACKEND: "" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert(out.success, new TextDecoder().decode(out.stderr));
+  const names: string[] = JSON.parse(
+    new TextDecoder().decode(out.stdout).trim().split("\n").at(-1)!,
+  );
+  assertEquals(names.length, 3);
+  assertEquals(new Set(names).size, 1, `got ${names}`);
+});

@@ -272,7 +272,9 @@ export async function readForeignSources(root: string): Promise<Map<string, stri
 
 /** The charts of an analysis, by file name (without extension). */
 export function confusionCharts(analysis: ConfusionAnalysis): Record<string, VegaLiteSpec> {
-  const label = `${analysis.run} (seed ${analysis.seed})`;
+  const label = analysis.run.endsWith(`seed${analysis.seed}`)
+    ? analysis.run
+    : `${analysis.run} (seed ${analysis.seed})`;
   const points = (pick: (e: EmbeddedImage) => [number, number] | undefined) =>
     analysis.embedding.flatMap((e) => {
       const xy = pick(e);

@@ -71,7 +71,9 @@ export async function writeRunOverlays(
           const png = await overlayGrid(items, {
             mapSize: run.config.imageSize,
             threshold,
-            title: `${className}: ${run.config.name}, seed ${run.config.seed}`,
+            title: run.config.name.endsWith(`seed${run.config.seed}`)
+              ? `${className}: ${run.config.name}`
+              : `${className}: ${run.config.name}, seed ${run.config.seed}`,
             groups: perDefect,
           });
           const file = join(outDir, `${className}.png`);

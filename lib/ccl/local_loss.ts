@@ -11,7 +11,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { gatherRows, l2NormalizeLastAxis } from "./ops.ts";
+import { gatherRows, l2NormalizeLastAxis, MIN_SQUARED_NORM } from "./ops.ts";
 import { matchPixels } from "./pixel_matching.ts";
 import { NO_PARTNER, pickDifferentClass, pickSameClass } from "./pairing.ts";
 
@@ -103,42 +103,193 @@ export function localLossFromPairs(
   key: tf.Tensor4D,
   pairs: LocalPairs,
   temperature: number,
+  options: { gradient?: "fused" | "autodiff" } = {},
 ): tf.Scalar {
-  const [batch, height, width, channels] = query.shape;
+  const [batch, height, width] = query.shape;
   const positions = height * width;
   checkPairs(pairs, batch, positions);
   return tf.tidy(() => {
-    const q = tf.reshape(l2NormalizeLastAxis(query), [batch * positions, channels]) as tf.Tensor2D;
-    const keyUnit = l2NormalizeLastAxis(key);
-    const keyRows = tf.reshape(keyUnit, [batch * positions, channels]) as tf.Tensor2D;
-
-    const hasNegative = Float32Array.from(pairs.negativeImages, (n) => (n === NO_PARTNER ? 0 : 1));
-    const negativeImages = Int32Array.from(
-      pairs.negativeImages,
-      (n, b) => (n === NO_PARTNER ? b : n),
-    );
-    const negativeKeys = tf.reshape(
-      gatherRows(tf.reshape(keyUnit, [batch, positions * channels]), negativeImages),
-      [batch * positions, channels],
-    );
-    const negative = tf.sum(tf.mul(q, negativeKeys), -1);
-
-    let termSum: tf.Tensor = tf.zeros([batch * positions]);
-    let termCount: tf.Tensor = tf.zeros([batch * positions]);
-    for (const rows of pairs.positives) {
-      const { safeRows, weight } = positiveWeights(rows);
-      const positive = tf.sum(tf.mul(q, gatherRows(keyRows, safeRows)), -1);
-      const term = tf.softplus(tf.div(tf.sub(negative, positive), temperature));
-      termSum = tf.add(termSum, tf.mul(term, weight));
-      termCount = tf.add(termCount, weight);
+    const prepared = preparePairs(pairs, batch, positions);
+    if (options.gradient === "autodiff") {
+      const [q, keyRows] = normalisedRows(query, key);
+      return lossFromRows(q, keyRows, prepared, temperature, gatherRows);
     }
-    const perPixel = tf.div(termSum, termCount);
-    const imageWeight = tf.reshape(
-      tf.tile(tf.reshape(tf.tensor1d(hasNegative), [batch, 1]), [1, positions]),
-      [batch * positions],
-    );
-    return tf.mean(tf.mul(perPixel, imageWeight)) as tf.Scalar;
+    return fusedLoss(query, key, prepared, temperature);
   });
+}
+
+/** Index and weight tensors of a {@linkcode LocalPairs}, one entry per query pixel. */
+interface PreparedPairs {
+  /** Row of each pixel's negative key (same position in the negative image). */
+  negativeRows: tf.Tensor1D;
+  /** Per positive kind: rows safe to gather, and 0/1 where the positive exists. */
+  positiveRows: tf.Tensor1D[];
+  positiveWeights: tf.Tensor1D[];
+  /** 1 where the pixel's image has a negative, else 0 (the pixel then contributes 0). */
+  imageWeight: tf.Tensor1D;
+}
+
+function preparePairs(pairs: LocalPairs, batch: number, positions: number): PreparedPairs {
+  const negativeRows = new Int32Array(batch * positions);
+  const imageWeight = new Float32Array(batch * positions);
+  pairs.negativeImages.forEach((n, b) => {
+    const image = n === NO_PARTNER ? b : n;
+    for (let p = 0; p < positions; p++) {
+      negativeRows[b * positions + p] = image * positions + p;
+      imageWeight[b * positions + p] = n === NO_PARTNER ? 0 : 1;
+    }
+  });
+  const positives = pairs.positives.map(positiveWeights);
+  return {
+    negativeRows: tf.tensor1d(negativeRows, "int32"),
+    positiveRows: positives.map(({ safeRows }) =>
+      safeRows instanceof Int32Array ? tf.tensor1d(safeRows, "int32") : safeRows
+    ),
+    positiveWeights: positives.map(({ weight }) => weight),
+    imageWeight: tf.tensor1d(imageWeight),
+  };
+}
+
+/** The unit-length query and key maps as [B*H*W, C] rows. */
+function normalisedRows(query: tf.Tensor4D, key: tf.Tensor4D): [tf.Tensor2D, tf.Tensor2D] {
+  const [batch, height, width, channels] = query.shape;
+  const rows = batch * height * width;
+  return [
+    tf.reshape(l2NormalizeLastAxis(query), [rows, channels]) as tf.Tensor2D,
+    tf.reshape(l2NormalizeLastAxis(key), [rows, channels]) as tf.Tensor2D,
+  ];
+}
+
+type Gather = (x: tf.Tensor2D, rows: tf.Tensor1D) => tf.Tensor2D;
+
+/** The per-pixel terms and the loss (their mean) from unit-length rows. */
+function lossTerms(
+  q: tf.Tensor2D,
+  keyRows: tf.Tensor2D,
+  prepared: PreparedPairs,
+  temperature: number,
+  gather: Gather,
+) {
+  const negativeKeys = gather(keyRows, prepared.negativeRows);
+  const negative = tf.sum(tf.mul(q, negativeKeys), -1);
+  let termSum: tf.Tensor = tf.zeros([q.shape[0]]);
+  let termCount: tf.Tensor = tf.zeros([q.shape[0]]);
+  const logits: tf.Tensor[] = [];
+  const positiveKeys: tf.Tensor2D[] = [];
+  prepared.positiveRows.forEach((rows, k) => {
+    const keys = gather(keyRows, rows);
+    const positive = tf.sum(tf.mul(q, keys), -1);
+    const logit = tf.div(tf.sub(negative, positive), temperature);
+    const term = tf.softplus(logit);
+    termSum = tf.add(termSum, tf.mul(term, prepared.positiveWeights[k]));
+    termCount = tf.add(termCount, prepared.positiveWeights[k]);
+    logits.push(logit);
+    positiveKeys.push(keys);
+  });
+  const perPixel = tf.div(termSum, termCount);
+  const loss = tf.mean(tf.mul(perPixel, prepared.imageWeight)) as tf.Scalar;
+  return { loss, negativeKeys, positiveKeys, logits, termCount };
+}
+
+function lossFromRows(
+  q: tf.Tensor2D,
+  keyRows: tf.Tensor2D,
+  prepared: PreparedPairs,
+  temperature: number,
+  gather: Gather,
+): tf.Scalar {
+  return lossTerms(q, keyRows, prepared, temperature, gather).loss;
+}
+
+/** d(x * rsqrt(max(|x|², eps²)))/dx applied to `du`, row-wise, for [N, C] rows `x`. */
+function normaliseBackward(x: tf.Tensor2D, unit: tf.Tensor2D, du: tf.Tensor2D): tf.Tensor2D {
+  const squared = tf.sum(tf.square(x), -1, true);
+  const scale = tf.rsqrt(tf.maximum(squared, MIN_SQUARED_NORM));
+  // Below the floor the norm is a constant, so the projection term vanishes (as autodiff of
+  // `maximum` gives it).
+  const aboveFloor = tf.cast(tf.greaterEqual(squared, MIN_SQUARED_NORM), "float32");
+  const along = tf.mul(tf.mul(unit, tf.sum(tf.mul(unit, du), -1, true)), aboveFloor);
+  return tf.mul(scale, tf.sub(du, along)) as tf.Tensor2D;
+}
+
+/**
+ * The loss with a hand-written gradient that keeps only `query` and `key` (and the index
+ * tensors) for the backward pass and recomputes the rest there: autodiff would keep about six
+ * [B*H*W, C] tensors per scale alive from the forward pass to the end of the backward pass.
+ */
+function fusedLoss(
+  query: tf.Tensor4D,
+  key: tf.Tensor4D,
+  prepared: PreparedPairs,
+  temperature: number,
+): tf.Scalar {
+  const [batch, height, width, channels] = query.shape;
+  const rows = batch * height * width;
+  const kinds = prepared.positiveRows.length;
+  const plainGather: Gather = (x, indices) => tf.gather(x, indices) as tf.Tensor2D;
+  const fused = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [queryIn, keyIn] = args as tf.Tensor4D[];
+    const save = args[2] as tf.GradSaveFunc;
+    save([
+      queryIn,
+      keyIn,
+      prepared.negativeRows,
+      prepared.imageWeight,
+      ...prepared.positiveRows,
+      ...prepared.positiveWeights,
+    ]);
+    const value = tf.tidy(() => {
+      const [q, keyRows] = normalisedRows(queryIn, keyIn);
+      return lossFromRows(q, keyRows, prepared, temperature, plainGather);
+    });
+    const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) =>
+      tf.tidy(() => {
+        const [queryS, keyS, negativeRows, imageWeight] = saved;
+        const saved2 = {
+          negativeRows: negativeRows as tf.Tensor1D,
+          imageWeight: imageWeight as tf.Tensor1D,
+          positiveRows: saved.slice(4, 4 + kinds) as tf.Tensor1D[],
+          positiveWeights: saved.slice(4 + kinds) as tf.Tensor1D[],
+        };
+        const queryRows = tf.reshape(queryS, [rows, channels]) as tf.Tensor2D;
+        const keyFlat = tf.reshape(keyS, [rows, channels]) as tf.Tensor2D;
+        const [q, keyRows] = normalisedRows(queryS as tf.Tensor4D, keyS as tf.Tensor4D);
+        const terms = lossTerms(q, keyRows, saved2, temperature, plainGather);
+        // d loss / d logit_k per pixel: dy * imageWeight * weight_k / count / N * sigmoid(logit).
+        const perPixel = tf.div(tf.mul(dy, saved2.imageWeight), tf.mul(terms.termCount, rows));
+        const dLogits = terms.logits.map((logit, k) =>
+          tf.div(
+            tf.mul(tf.mul(perPixel, saved2.positiveWeights[k]), tf.sigmoid(logit)),
+            temperature,
+          )
+        );
+        const dNegative = tf.addN(dLogits); // d loss / d (q . negative key)
+        const column = (t: tf.Tensor) => tf.reshape(t, [rows, 1]);
+        let dq = tf.mul(column(dNegative), terms.negativeKeys);
+        let dKeyRows = tf.scatterND(
+          tf.reshape(saved2.negativeRows, [rows, 1]),
+          tf.mul(column(dNegative), q),
+          [rows, channels],
+        );
+        dLogits.forEach((dLogit, k) => {
+          dq = tf.sub(dq, tf.mul(column(dLogit), terms.positiveKeys[k]));
+          dKeyRows = tf.sub(
+            dKeyRows,
+            tf.scatterND(
+              tf.reshape(saved2.positiveRows[k], [rows, 1]),
+              tf.mul(column(dLogit), q),
+              [rows, channels],
+            ),
+          );
+        });
+        return [
+          tf.reshape(normaliseBackward(queryRows, q, dq as tf.Tensor2D), query.shape),
+          tf.reshape(normaliseBackward(keyFlat, keyRows, dKeyRows as tf.Tensor2D), key.shape),
+        ];
+      });
+    return { value, gradFunc };
+  });
+  return fused(query, key) as tf.Scalar;
 }
 
 /** Rows safe to gather (no partner -> row 0) and a 0/1 weight per pixel. */

@@ -5,7 +5,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 
 /** Floor of the squared norm, as PyTorch's `F.normalize` (eps 1e-12 on the norm). */
-const MIN_SQUARED_NORM = 1e-24;
+export const MIN_SQUARED_NORM = 1e-24;
 
 /**
  * L2-normalises `x` along its last axis (channels, for NHWC maps). Zero vectors stay zero.

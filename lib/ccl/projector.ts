@@ -4,7 +4,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { instanceNorm } from "../methods/layers.ts";
+import { instanceNormLeakyRelu } from "./instance_norm_act.ts";
 import { mulberry32 } from "../util/random.ts";
 
 /** Epsilon of the instance normalisation (PyTorch's `InstanceNorm2d` default). */
@@ -52,11 +52,15 @@ function seededKernel(inChannels: number, outChannels: number, rng: () => number
   return values;
 }
 
-/** conv 3x3 (same padding, no bias) -> instance norm -> LeakyReLU. */
+/**
+ * conv 3x3 (same padding, no bias) -> instance norm -> LeakyReLU; the last two as one step that
+ * keeps only the convolution's output for the backward pass (see `instance_norm_act.ts`).
+ */
 function convNormAct(x: tf.Tensor4D, kernel: tf.Variable, slope: number): tf.Tensor4D {
   return tf.tidy(() =>
-    tf.leakyRelu(
-      instanceNorm(tf.conv2d(x, kernel as tf.Tensor4D, 1, "same"), INSTANCE_NORM_EPSILON),
+    instanceNormLeakyRelu(
+      tf.conv2d(x, kernel as tf.Tensor4D, 1, "same"),
+      INSTANCE_NORM_EPSILON,
       slope,
     )
   );

@@ -56,3 +56,9 @@ export async function seededFit(
     tf.dispose([x, y, w]);
   }
 }
+
+/** Waits `ms` milliseconds, then returns `ms` (to check scheduling order). */
+export async function sleep(ms: number): Promise<number> {
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  return ms;
+}

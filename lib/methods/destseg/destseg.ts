@@ -31,6 +31,7 @@ import type {
   ParameterGroup,
   Prediction,
   RawBatch,
+  ReconstructedFeatures,
   StepContext,
   SyntheticArrays,
   TrainBatch,
@@ -270,7 +271,7 @@ export class DeSTSeg implements AnomalyMethod {
   }
 
   /** The teacher's maps and the student's (eval mode) reconstruction of them. */
-  reconstructedFeatures(images: tf.Tensor4D) {
+  reconstructedFeatures(images: tf.Tensor4D): ReconstructedFeatures {
     return tf.tidy(() => {
       const target = this.#teacher.apply(images);
       const { features } = applyStudent(this.#student, images, false);
