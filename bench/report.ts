@@ -37,7 +37,7 @@ import { gitRevision } from "../lib/util/git_revision.ts";
 import { mulberry32, randomNormal } from "../lib/util/random.ts";
 
 const args = parseArgs(Deno.args, {
-  string: ["out", "sizes", "rounds", "python"],
+  string: ["out", "sizes", "rounds", "python", "measure"],
   boolean: ["quick", "help"],
   default: { out: "results/bench.json", sizes: "64,256", rounds: "3" },
 });
@@ -187,29 +187,53 @@ function objectiveFor(name: string, backbone: Backbone, ccl: boolean): Built {
   return { method, objective: ccl ? cclObjective(method, {}, 0) : methodObjective(method) };
 }
 
-async function methodFigures(backbone: Backbone) {
-  const out: Record<string, Record<string, StepFigures | { error: string }>> = {};
-  const names = [...METHOD_NAMES.map((n) => ({ label: n, name: n, ccl: false })), {
-    label: "rd+ccl",
-    name: "rd",
-    ccl: true,
-  }];
-  for (const { label, name, ccl } of names) {
+/**
+ * Each method and size in its own subprocess (`--measure NAME:SIZE`): a run that exhausts the
+ * wasm heap then fails alone, and each figure has its own peak memory.
+ */
+async function methodFigures() {
+  type Figures = StepFigures & { wasmHeapBytes?: number; rssPeakBytes: number };
+  const out: Record<string, Record<string, Figures | { error: string }>> = {};
+  for (const label of [...METHOD_NAMES, "rd+ccl"]) {
     out[label] = {};
     for (const size of sizes) {
       log(`${label} at ${size} px`);
+      const child = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", new URL(import.meta.url).pathname, "--measure", `${label}:${size}`]
+          .concat(quick ? ["--quick"] : []),
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const text = new TextDecoder().decode(child.stdout).trim().split("\n").at(-1) ?? "";
       try {
-        const objective = objectiveFor(name, backbone, ccl);
-        out[label][`${size}px`] = await measureObjective(objective, size, size > 64 ? 1 : reps);
-      } catch (error) {
-        out[label][`${size}px`] = { error: error instanceof Error ? error.message : String(error) };
-        log(
-          `${label} at ${size} px failed: ${(out[label][`${size}px`] as { error: string }).error}`,
-        );
+        out[label][`${size}px`] = JSON.parse(text);
+      } catch {
+        const stderr = new TextDecoder().decode(child.stderr).trim().split("\n").slice(-3);
+        out[label][`${size}px`] = { error: `exit ${child.code}: ${stderr.join(" | ")}` };
       }
+      const result = out[label][`${size}px`];
+      if ("error" in result) log(`${label} at ${size} px failed: ${result.error}`);
     }
   }
   return out;
+}
+
+/** The `--measure NAME:SIZE` child: one objective at one size, printed as one JSON line. */
+async function measureOne(spec: string): Promise<void> {
+  const [label, sizeText] = spec.split(":");
+  const size = Number(sizeText);
+  await selectBackend({ log: false });
+  const backbone = await loadBackbone("small_resnet");
+  try {
+    const built = objectiveFor(label === "rd+ccl" ? "rd" : label, backbone, label === "rd+ccl");
+    const figures = await measureObjective(built, size, size > 64 ? 1 : reps);
+    sampleRss();
+    console.log(
+      JSON.stringify({ ...figures, wasmHeapBytes: wasmHeapBytes(), rssPeakBytes: rssPeak }),
+    );
+  } catch (error) {
+    console.log(JSON.stringify({ error: error instanceof Error ? error.message : String(error) }));
+  }
 }
 
 async function dataLoading() {
@@ -359,13 +383,18 @@ async function torchComparison(backbone: Backbone) {
   };
 }
 
+if (import.meta.main && args.measure) {
+  await measureOne(args.measure);
+  Deno.exit(0);
+}
+
 if (import.meta.main) {
   const started = new Date();
   const loadBefore = Deno.loadavg();
   const backend = await selectBackend({ log: false });
   const backbone = await loadBackbone("small_resnet");
   log(`backend ${backend.name}, ${sizes.join("/")} px, ${reps} reps`);
-  const methods = await methodFigures(backbone);
+  const methods = await methodFigures();
   const loading = await dataLoading();
   log("metrics");
   const metrics = metricTimes();

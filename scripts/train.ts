@@ -5,6 +5,7 @@
 import { CONFIG_FLAGS_HELP, parseCli } from "../lib/experiment/cli.ts";
 import { runExperiment } from "../lib/experiment/run_experiment.ts";
 import { metricsTable } from "../lib/experiment/results_table.ts";
+import { parseWorkerCount } from "../lib/parallel/pool.ts";
 
 const HELP = `deno task train [flags]
 
@@ -15,6 +16,8 @@ results/NAME/{metrics.json,table.md,log.jsonl} plus checkpoints.
   ${CONFIG_FLAGS_HELP.replaceAll("\n", "\n  ")}
   --resume             continue an interrupted run from its last checkpoints
   --results DIR        parent folder of run folders (default results)
+  --workers N          per-class units train on N workers, each with its own TF.js
+                       (default: one per core; same numbers as 1)
   -h, --help           this text
 
 Example:
@@ -30,6 +33,7 @@ if (import.meta.main) {
     const result = await runExperiment(config, {
       resume: flags.resume as boolean,
       resultsDir: (flags.results as string | undefined) ?? "results",
+      workers: parseWorkerCount(flags.workers),
     });
     console.log(metricsTable([{ label: result.config.name, result }]));
   } catch (error) {

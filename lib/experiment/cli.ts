@@ -56,6 +56,7 @@ const STRING_FLAGS = [
   "backend",
   "results",
   "run",
+  "workers",
 ];
 
 /** Other spellings accepted for a flag: one vocabulary across the tasks. */

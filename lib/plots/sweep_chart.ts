@@ -30,6 +30,13 @@ const PANELS = [
   { key: "modelVMeasure", title: "model V-measure (joint runs)", factor: 1 },
 ] as const;
 
+/** Multiples of 0.1 spanning `values` (at least one). */
+function tenthTicks(values: readonly number[]): number[] {
+  const lo = Math.floor(Math.min(...values, 1) * 10);
+  const hi = Math.ceil(Math.max(...values, 0) * 10);
+  return Array.from({ length: Math.max(1, hi - lo + 1) }, (_, i) => (lo + i) / 10);
+}
+
 /**
  * A Vega-Lite v5 spec of the sweep.
  *
@@ -66,6 +73,8 @@ export function sweepChartSpec(rows: readonly SweepChartRow[]): VegaLiteSpec {
     type: "quantitative",
     title: "backbone V-measure",
     scale: { zero: false, padding: 10 },
+    // Ticks every 0.1: a denser axis crowds its labels in a 230-pixel panel.
+    axis: { values: tenthTicks(rows.map((r) => r.backboneVMeasure)), format: ".1f" },
   };
   const color = {
     field: "strategy",
