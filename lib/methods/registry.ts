@@ -6,6 +6,8 @@
 import type { Backbone } from "../backbones/types.ts";
 import { resolveDeSTSegConfig } from "./destseg/config.ts";
 import { createDeSTSeg } from "./destseg/destseg.ts";
+import { resolveDMADConfig } from "./dmad/config.ts";
+import { createDMAD } from "./dmad/dmad.ts";
 import { resolveDRAEMConfig } from "./draem/config.ts";
 import { createDRAEM } from "./draem/draem.ts";
 import { resolveRDConfig } from "./rd/config.ts";
@@ -55,7 +57,17 @@ const DESTSEG_INFO: MethodInfo = {
   create: (backbone, options, seed) => createDeSTSeg(backbone, options, seed),
 };
 
-const METHODS: readonly MethodInfo[] = [RD_INFO, DESTSEG_INFO, DRAEM_INFO];
+const DMAD_INFO: MethodInfo = {
+  name: "dmad",
+  summary: "DMAD (RD skeleton + memory bottleneck + pyramid deformation module)",
+  // RD's skeleton: the bottleneck is at stride 32.
+  sizeMultiple: 32,
+  backboneStages: 3,
+  checkOptions: (architecture, options) => void resolveDMADConfig(architecture, options),
+  create: (backbone, options, seed) => createDMAD(backbone, options, seed),
+};
+
+const METHODS: readonly MethodInfo[] = [RD_INFO, DESTSEG_INFO, DRAEM_INFO, DMAD_INFO];
 
 /** The names {@linkcode createMethod} knows. */
 export const METHOD_NAMES: readonly string[] = METHODS.map((m) => m.name);

@@ -148,16 +148,37 @@ export function clipByGlobalNorm(
   grads: tf.NamedTensorMap,
   maxNorm: number,
 ): { grads: tf.NamedTensorMap; norm: tf.Scalar } {
+  return clipGradients(grads, maxNorm, false);
+}
+
+/**
+ * {@linkcode clipByGlobalNorm} that frees each raw gradient as soon as its clipped copy exists,
+ * so raw and clipped copies of all gradients (hundreds of MB at WideResNet size) never coexist.
+ * Same numbers; the inputs are consumed.
+ */
+function clipInPlace(
+  grads: tf.NamedTensorMap,
+  maxNorm: number,
+): { grads: tf.NamedTensorMap; norm: tf.Scalar } {
+  return clipGradients(grads, maxNorm, true);
+}
+
+function clipGradients(
+  grads: tf.NamedTensorMap,
+  maxNorm: number,
+  consume: boolean,
+): { grads: tf.NamedTensorMap; norm: tf.Scalar } {
   if (!(maxNorm > 0)) {
     throw new Error(`lib/methods/trainer.ts: clipNorm must be > 0, got ${maxNorm}`);
   }
   const norm = globalNorm(Object.values(grads));
-  const clipped = tf.tidy(() => {
-    const coefficient = tf.minimum(tf.div(maxNorm, tf.add(norm, 1e-6)), 1);
-    const out: tf.NamedTensorMap = {};
-    for (const [name, grad] of Object.entries(grads)) out[name] = tf.mul(grad, coefficient);
-    return out;
-  });
+  const coefficient = tf.tidy(() => tf.minimum(tf.div(maxNorm, tf.add(norm, 1e-6)), 1));
+  const clipped: tf.NamedTensorMap = {};
+  for (const [name, grad] of Object.entries(grads)) {
+    clipped[name] = tf.mul(grad, coefficient);
+    if (consume) grad.dispose();
+  }
+  coefficient.dispose();
   return { grads: clipped, norm };
 }
 
@@ -312,7 +333,7 @@ export function createTrainer(objective: Objective, options: TrainerOptions = {}
       let norm: tf.Scalar;
       let applied = grads;
       if (clipNorm !== undefined) {
-        ({ grads: applied, norm } = clipByGlobalNorm(grads, clipNorm));
+        ({ grads: applied, norm } = clipInPlace(grads, clipNorm));
       } else {
         norm = globalNorm(Object.values(grads));
       }
@@ -329,24 +350,30 @@ export function createTrainer(objective: Objective, options: TrainerOptions = {}
         for (const grad of Object.values(own)) tf.keep(grad);
         updates.push({ index: i, grads: own });
       }
-      return tf.stack([...kept, norm]);
+      return tf.keep(norm);
     });
+    const values: number[] = [];
+    try {
+      // One scalar at a time, before the update: on TF.js WebGPU (llvmpipe, under Deno) a
+      // stacked read-back came back as zeros (see the README's WebGPU note).
+      for (const scalar of [...kept, packed]) values.push((await scalar.data())[0]);
+    } catch (error) {
+      tf.dispose(updates.flatMap(({ grads }) => Object.values(grads)));
+      throw error;
+    } finally {
+      packed.dispose();
+      tf.dispose(kept);
+    }
     try {
       for (const { index, grads } of updates) optimizers[index].applyGradients(grads);
     } finally {
       tf.dispose(updates.flatMap(({ grads }) => Object.values(grads)));
     }
-    try {
-      const values = await packed.data();
-      const result: Record<string, number> = {};
-      names.forEach((name, i) => result[name] = values[i]);
-      lastGradNorm = values[names.length];
-      steps++;
-      return result;
-    } finally {
-      packed.dispose();
-      tf.dispose(kept);
-    }
+    const result: Record<string, number> = {};
+    names.forEach((name, i) => result[name] = values[i]);
+    lastGradNorm = values[names.length];
+    steps++;
+    return result;
   }
 
   return {

@@ -75,11 +75,14 @@ export const RD_DEFAULTS: Readonly<RDConfig> = Object.freeze({
  * ```ts
  * import { rdPresetFor } from "./config.ts";
  * if (rdPresetFor("wide_resnet50_2").blockType !== "bottleneck") throw new Error();
+ * if (rdPresetFor("wide_resnet50_2:random:0").blockType !== "bottleneck") throw new Error();
  * ```
  */
 export function rdPresetFor(backboneName: string): RDConfig {
   const base: RDConfig = { ...RD_DEFAULTS, decoderBlocks: [...RD_DEFAULTS.decoderBlocks] };
-  switch (backboneName) {
+  // Loaded backbones are named like "wide_resnet50_2:random:0" or "resnet18:/path": the
+  // architecture is the part before the first colon.
+  switch (backboneName.split(":")[0]) {
     case "wide_resnet50_2":
       return {
         ...base,
