@@ -39,7 +39,7 @@ function tinyConfig(root: string, overrides: PartialConfig = {}): PartialConfig 
 }
 
 Deno.test("methods: every registered method is known to the runner's checks", () => {
-  assertEquals([...METHOD_NAMES].sort(), ["destseg", "draem", "rd"]);
+  assertEquals([...METHOD_NAMES].sort(), ["destseg", "dmad", "draem", "rd"]);
   assertEquals(methodProblems("draem", { imageSize: 64, architecture: "small_resnet" }), []);
   assert(
     methodProblems("draem", { imageSize: 48, architecture: "x" })[0].includes("multiple of 32"),
