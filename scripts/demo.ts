@@ -26,7 +26,7 @@ metric deltas) for the joint runs of the first seed, and overlays/ (one grid per
 
   --quick              short run: 4 epochs instead of 20 (20 epochs: about 10 minutes per
                        seed on 2 cores)
-  --methods LIST       methods to compare: all, or names (rd, destseg, draem); default rd;
+  --methods LIST       methods to compare: all, or names (rd, destseg, draem, dmad); default rd;
                        each runs one-for-one, joint and joint + CCL
   --seeds A,B          training seeds (default: --seed, else 0); each runs all three
   --data DIR           your own dataset (MVTec AD / VisA / Real-IAD / folder layout)

@@ -105,10 +105,12 @@ Deno.test({
       await waitForJobs(cluster, [jobs.arrayJobId, jobs.collectJobId]);
 
       const resumed: RunResult = JSON.parse(await Deno.readTextFile(join(run1, "metrics.json")));
-      assertEquals(resumed.units.map((u) => [u.unit, u.resumedFromEpoch]), [["pill", 1], [
-        "woven",
-        0,
-      ]]);
+      // Pill's checkpoint existed at the requeue, so the rerun starts from it; under load woven
+      // may have written its first checkpoint too before the kill landed.
+      assertEquals(resumed.units.map((u) => u.unit), ["pill", "woven"]);
+      const [pill, woven] = resumed.units.map((u) => u.resumedFromEpoch);
+      assert(pill >= 1, `pill resumed from epoch ${pill}, expected >= 1`);
+      assert(woven >= 0 && woven <= 2, `woven resumed from epoch ${woven}`);
       const taskLog = await Deno.readTextFile(
         join(work, "slurm", "_grid", "logs", `slurm-${jobs.arrayJobId}_1.out`),
       );

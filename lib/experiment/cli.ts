@@ -11,7 +11,7 @@ export const CONFIG_FLAGS_HELP = `
   --config FILE        JSON experiment config (flags below override it)
   --name NAME          run name (one folder name); results go to results/NAME/
                        (default: METHOD-STRATEGY, plus -ccl or -ccl-pseudo)
-  --method NAME        method plug-in: rd | destseg | draem
+  --method NAME        method plug-in: rd | destseg | draem | dmad
   --ccl                add class-aware contrastive learning
   --ccl-window K       local CL search window (odd; 0 = whole map; default 3)
   --ccl-options JSON   further CCL options, e.g. '{"lambdaGlobal":0.5}'
