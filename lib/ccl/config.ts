@@ -1,3 +1,5 @@
+import type { AugmentOptions } from "../data/augment.ts";
+
 /**
  * The JSON-serialisable settings of class-aware contrastive learning (CCL), their defaults
  * (those of the released RD+CCL code) and their validation.
@@ -43,7 +45,25 @@ export interface CCLConfig {
   enableProjector: boolean;
   /** Whether feature noise is added (needs the projector). Default true. */
   enableNoise: boolean;
+  /**
+   * How the second view of each image is made (`lib/data/augment.ts`): `{}` is the paper's
+   * (random resized crop 0.8-1, h/v flips, colour jitter 0.4/0.4/0.4/0.1, grayscale 0.2, blur,
+   * rotation up to 15 degrees); a part set to `false` is switched off. Recorded with the run and
+   * part of its config fingerprint. Default `{}`.
+   */
+  augmentation: AugmentOptions;
 }
+
+/** The parts of {@linkcode CCLConfig.augmentation}. */
+export const AUGMENTATION_PARTS: readonly (keyof AugmentOptions)[] = Object.freeze([
+  "crop",
+  "hflip",
+  "vflip",
+  "rotation",
+  "colorJitter",
+  "grayscale",
+  "blur",
+]);
 
 /**
  * Defaults of the released RD+CCL code and the paper. `noiseProbability` 0.31 is
@@ -65,6 +85,7 @@ export const DEFAULT_CCL_CONFIG: Readonly<CCLConfig> = Object.freeze({
   enableLocal: true,
   enableProjector: true,
   enableNoise: true,
+  augmentation: Object.freeze({}),
 });
 
 type NumberRule = (value: number) => string | undefined;
@@ -120,6 +141,10 @@ export function resolveCCLConfig(
     }
     const expected = typeof defaults[key];
     const actual = typeof value;
+    if (key === "augmentation") {
+      (config as unknown as Record<string, unknown>)[key] = checkAugmentation(value, source);
+      continue;
+    }
     if (actual !== expected) {
       throw new TypeError(
         `${source}: CCL option "${key}" must be a ${expected}, got ${JSON.stringify(value)}`,
@@ -134,4 +159,29 @@ export function resolveCCLConfig(
     (config as unknown as Record<string, unknown>)[key] = value;
   }
   return config;
+}
+
+function checkAugmentation(value: unknown, source: string): AugmentOptions {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new TypeError(
+      `${source}: CCL option "augmentation" must be an object, got ${JSON.stringify(value)}`,
+    );
+  }
+  for (const [part, setting] of Object.entries(value)) {
+    if (!(AUGMENTATION_PARTS as readonly string[]).includes(part)) {
+      throw new Error(
+        `${source}: unknown augmentation part "${part}" (known: ${AUGMENTATION_PARTS.join(", ")})`,
+      );
+    }
+    const ok = setting === false || typeof setting === "number" ||
+      (typeof setting === "object" && setting !== null && !Array.isArray(setting));
+    if (!ok) {
+      throw new TypeError(
+        `${source}: augmentation part "${part}" must be false, a number or an object, got ${
+          JSON.stringify(setting)
+        }`,
+      );
+    }
+  }
+  return value as AugmentOptions;
 }

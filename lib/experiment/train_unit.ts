@@ -5,6 +5,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { resolveCCLConfig } from "../ccl/config.ts";
 import { augmentBatch } from "../data/augment.ts";
 import { batchIterator, type DecodeCache } from "../data/batches.ts";
 import { normalizeImageNet } from "../data/image.ts";
@@ -89,6 +90,7 @@ export async function trainUnit(options: TrainUnitOptions): Promise<TrainUnitRes
   const { config, unit, model, split, cache } = options;
   const { objective, method } = model;
   const shuffleSeed = deriveSeed(config.seed, `${unit}/order`);
+  const augmentation = config.ccl ? resolveCCLConfig(config.ccl).augmentation : {};
   const dropLast = split.train.length > config.batchSize;
   const batchesPerEpoch = dropLast
     ? Math.floor(split.train.length / config.batchSize)
@@ -130,6 +132,7 @@ export async function trainUnit(options: TrainUnitOptions): Promise<TrainUnitRes
             batch.images,
             [b, h, w],
             mulberry32(deriveSeed(config.seed, `${unit}/augment/${epoch}/${batches}`)),
+            augmentation,
           )
           : undefined;
         const step = trainer.steps;
