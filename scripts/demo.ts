@@ -24,8 +24,7 @@ ${DEFAULT_CONFUSABILITY}, generated into .cache/ on first use. Writes results/de
 (metric bars, V-measure, loss, ROC/PR), <run>/confusion/ (embeddings, confusion heatmaps,
 metric deltas) for the joint runs of the first seed, and overlays/ (one grid per class).
 
-  --quick              short run: 4 epochs instead of 20 (20 epochs: about 10 minutes per
-                       seed on 2 cores)
+  --quick              short run: 4 epochs instead of 20
   --methods LIST       methods to compare: all, or names (rd, destseg, draem, dmad); default rd;
                        each runs one-for-one, joint and joint + CCL
   --seeds A,B          training seeds (default: --seed, else 0); each runs all three
