@@ -42,7 +42,7 @@ import {
 } from "./objects.ts";
 import { noiseSeed, type Rng, uniform } from "./sampling.ts";
 import type { DefectType, SynthClass, SynthInstance, SynthKind } from "./scene.ts";
-import { grainShader, TEXTURE_DEFECTS, textureInstance, weaveShader } from "./textures.ts";
+import { grainInstance, TEXTURE_DEFECTS, weaveInstance } from "./textures.ts";
 
 /**
  * The default confusability: the level at which k-means on the shipped backbone's pooled
@@ -106,44 +106,24 @@ const rgb = (d: Design, key: string) => d[key] as Rgb;
 function weaveSample(design: Design, rng: Rng, size: number): SynthInstance {
   const angle = num(design, "angle") + uniform(rng, -0.08, 0.08);
   const pitch = num(design, "pitch") * uniform(rng, 0.95, 1.05);
-  const gap = uniform(rng, 0.1, 0.15);
-  const ou = uniform(rng, 0, 2);
-  const ov = uniform(rng, 0, 2);
-  const warp = jitterColour(rng, rgb(design, "warp"), 0.08);
-  const weft = jitterColour(rng, rgb(design, "weft"), 0.08);
-  const seed = noiseSeed(rng);
-  const shade = weaveShader({ angle, pitch, gap, ou, ov, warp, weft, seed }, size);
-  return textureInstance(sampleLighting(rng), size, shade);
+  return weaveInstance(rng, size, {
+    angle,
+    pitch,
+    warp: rgb(design, "warp"),
+    weft: rgb(design, "weft"),
+  });
 }
 
 function grainSample(design: Design, rng: Rng, size: number): SynthInstance {
   const angle = num(design, "angle") + uniform(rng, -0.12, 0.12);
   const ringFreq = num(design, "ringFreq") * uniform(rng, 0.85, 1.15);
-  const warpAmp = uniform(rng, 0.1, 0.2);
-  const ou = uniform(rng, 0, 50);
-  const ov = uniform(rng, 0, 50);
-  const light = jitterColour(rng, rgb(design, "light"), 0.06);
-  const dark = jitterColour(rng, rgb(design, "dark"), 0.08);
-  const hasKnot = rng() < num(design, "knot");
-  const knotU = uniform(rng, 0.2, 0.8) - 0.5;
-  const knotV = uniform(rng, 0.2, 0.8) - 0.5;
-  const knotR = uniform(rng, 0.03, 0.055);
-  const seed = noiseSeed(rng);
-  const shade = grainShader({
+  return grainInstance(rng, size, {
     angle,
     ringFreq,
-    warpAmp,
-    ou,
-    ov,
-    light,
-    dark,
-    hasKnot,
-    knotU,
-    knotV,
-    knotR,
-    seed,
+    light: rgb(design, "light"),
+    dark: rgb(design, "dark"),
+    knotChance: num(design, "knot"),
   });
-  return textureInstance(sampleLighting(rng), size, shade);
 }
 
 function headSample(design: Design, rng: Rng, size: number): SynthInstance {

@@ -132,16 +132,34 @@ export const woven: SynthClass = {
   sample(rng: Rng, size: number): SynthInstance {
     const angle = uniform(rng, -0.1, 0.1);
     const pitch = uniform(rng, 0.056, 0.066);
-    const gap = uniform(rng, 0.1, 0.15);
-    const ou = uniform(rng, 0, 2);
-    const ov = uniform(rng, 0, 2);
-    const warp = jitterColour(rng, [0.25, 0.31, 0.45], 0.08);
-    const weft = jitterColour(rng, [0.52, 0.55, 0.6], 0.08);
-    const seed = noiseSeed(rng);
-    const shade = weaveShader({ angle, pitch, gap, ou, ov, warp, weft, seed }, size);
-    return textureInstance(sampleLighting(rng), size, shade);
+    return weaveInstance(rng, size, {
+      angle,
+      pitch,
+      warp: [0.25, 0.31, 0.45],
+      weft: [0.52, 0.55, 0.6],
+    });
   },
 };
+
+/**
+ * A weave image with the given angle and pitch: draws the rest (gap, offsets, jittered thread
+ * colours, noise, lighting) from `rng` in a fixed order, shared by every weave-like class.
+ */
+export function weaveInstance(
+  rng: Rng,
+  size: number,
+  design: { angle: number; pitch: number; warp: Rgb; weft: Rgb },
+): SynthInstance {
+  const { angle, pitch } = design;
+  const gap = uniform(rng, 0.1, 0.15);
+  const ou = uniform(rng, 0, 2);
+  const ov = uniform(rng, 0, 2);
+  const warp = jitterColour(rng, design.warp, 0.08);
+  const weft = jitterColour(rng, design.weft, 0.08);
+  const seed = noiseSeed(rng);
+  const shade = weaveShader({ angle, pitch, gap, ou, ov, warp, weft, seed }, size);
+  return textureInstance(sampleLighting(rng), size, shade);
+}
 
 /** Everything that determines one wood-grain image. */
 export interface GrainParams {
@@ -207,33 +225,53 @@ export const grain: SynthClass = {
   sample(rng: Rng, size: number): SynthInstance {
     const angle = uniform(rng, -0.12, 0.12);
     const ringFreq = uniform(rng, 6, 10);
-    const warpAmp = uniform(rng, 0.1, 0.2);
-    const ou = uniform(rng, 0, 50);
-    const ov = uniform(rng, 0, 50);
-    const light = jitterColour(rng, [0.8, 0.6, 0.37], 0.06);
-    const dark = jitterColour(rng, [0.5, 0.3, 0.15], 0.08);
-    const hasKnot = rng() < 0.3;
-    const knotU = uniform(rng, 0.2, 0.8) - 0.5;
-    const knotV = uniform(rng, 0.2, 0.8) - 0.5;
-    const knotR = uniform(rng, 0.03, 0.055);
-    const seed = noiseSeed(rng);
-    const shade = grainShader({
+    return grainInstance(rng, size, {
       angle,
       ringFreq,
-      warpAmp,
-      ou,
-      ov,
-      light,
-      dark,
-      hasKnot,
-      knotU,
-      knotV,
-      knotR,
-      seed,
+      light: [0.8, 0.6, 0.37],
+      dark: [0.5, 0.3, 0.15],
+      knotChance: 0.3,
     });
-    return textureInstance(sampleLighting(rng), size, shade);
   },
 };
+
+/**
+ * A wood-grain image with the given angle, ring frequency, colours and knot chance: draws the
+ * rest (warp, offsets, jittered colours, knot, noise, lighting) from `rng` in a fixed order,
+ * shared by every grain-like class.
+ */
+export function grainInstance(
+  rng: Rng,
+  size: number,
+  design: { angle: number; ringFreq: number; light: Rgb; dark: Rgb; knotChance: number },
+): SynthInstance {
+  const { angle, ringFreq } = design;
+  const warpAmp = uniform(rng, 0.1, 0.2);
+  const ou = uniform(rng, 0, 50);
+  const ov = uniform(rng, 0, 50);
+  const light = jitterColour(rng, design.light, 0.06);
+  const dark = jitterColour(rng, design.dark, 0.08);
+  const hasKnot = rng() < design.knotChance;
+  const knotU = uniform(rng, 0.2, 0.8) - 0.5;
+  const knotV = uniform(rng, 0.2, 0.8) - 0.5;
+  const knotR = uniform(rng, 0.03, 0.055);
+  const seed = noiseSeed(rng);
+  const shade = grainShader({
+    angle,
+    ringFreq,
+    warpAmp,
+    ou,
+    ov,
+    light,
+    dark,
+    hasKnot,
+    knotU,
+    knotV,
+    knotR,
+    seed,
+  });
+  return textureInstance(sampleLighting(rng), size, shade);
+}
 
 /** Woven metal mesh: shiny round wires over a dark backing, crossing over and under. */
 export const grid: SynthClass = {
