@@ -314,7 +314,7 @@ export function createTrainer(objective: Objective, options: TrainerOptions = {}
     // Gradients to apply per active group; they leave the tidy, because the optimisers create
     // their state on the first update, which must outlive any scope.
     const updates: Array<{ index: number; grads: tf.NamedTensorMap }> = [];
-    const packed = tf.tidy(() => {
+    const gradNorm = tf.tidy(() => {
       const { grads } = tf.variableGrads(() => {
         const losses = objective.losses(batch);
         names = Object.keys(losses);
@@ -356,12 +356,12 @@ export function createTrainer(objective: Objective, options: TrainerOptions = {}
     try {
       // One scalar at a time, before the update: on TF.js WebGPU (llvmpipe, under Deno) a
       // stacked read-back came back as zeros (see the README's WebGPU note).
-      for (const scalar of [...kept, packed]) values.push((await scalar.data())[0]);
+      for (const scalar of [...kept, gradNorm]) values.push((await scalar.data())[0]);
     } catch (error) {
       tf.dispose(updates.flatMap(({ grads }) => Object.values(grads)));
       throw error;
     } finally {
-      packed.dispose();
+      gradNorm.dispose();
       tf.dispose(kept);
     }
     try {
