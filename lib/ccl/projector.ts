@@ -5,13 +5,10 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { instanceNormLeakyRelu } from "./instance_norm_act.ts";
-import { mulberry32 } from "../util/random.ts";
+import { applyConv2d, type Conv2d, createConv2d, VariableStore } from "../methods/layers.ts";
 
 /** Epsilon of the instance normalisation (PyTorch's `InstanceNorm2d` default). */
 export const INSTANCE_NORM_EPSILON = 1e-5;
-
-/** TF.js variable names are global; a counter keeps every projector's names distinct. */
-let projectorCount = 0;
 
 /** Options of {@linkcode createProjector}. */
 export interface ProjectorOptions {
@@ -42,24 +39,13 @@ export function projectorWidths(channels: number): [number, number, number, numb
 }
 
 /**
- * A seeded 3x3 kernel [3, 3, in, out] drawn as PyTorch's default conv init,
- * U(-1/sqrt(fan_in), 1/sqrt(fan_in)) with fan_in = 9 * in.
- */
-function seededKernel(inChannels: number, outChannels: number, rng: () => number): Float32Array {
-  const bound = 1 / Math.sqrt(9 * inChannels);
-  const values = new Float32Array(9 * inChannels * outChannels);
-  for (let i = 0; i < values.length; i++) values[i] = (2 * rng() - 1) * bound;
-  return values;
-}
-
-/**
  * conv 3x3 (same padding, no bias) -> instance norm -> LeakyReLU; the last two as one step that
  * keeps only the convolution's output for the backward pass (see `instance_norm_act.ts`).
  */
-function convNormAct(x: tf.Tensor4D, kernel: tf.Variable, slope: number): tf.Tensor4D {
+function convNormAct(x: tf.Tensor4D, conv: Conv2d, slope: number): tf.Tensor4D {
   return tf.tidy(() =>
     instanceNormLeakyRelu(
-      tf.conv2d(x, kernel as tf.Tensor4D, 1, "same"),
+      applyConv2d(conv, x),
       INSTANCE_NORM_EPSILON,
       slope,
     )
@@ -93,34 +79,30 @@ export function createProjector(
   if (!(slope >= 0) || !Number.isFinite(slope)) {
     throw new RangeError(`projector: leakySlope must be a finite number >= 0, got ${slope}`);
   }
-  const rng = mulberry32(seed);
-  projectorCount++;
-  const kernels: tf.Variable[][] = channels.map((c, scale) => {
-    const widths = projectorWidths(c);
+  // The shared store names every kernel and derives its initialisation seed from that name, as
+  // the methods' layers do; the initialiser is PyTorch's default conv init (the released code's).
+  const store = new VariableStore("", seed);
+  const convs: Conv2d[][] = channels.map((c, scale) => {
     let inChannels = c;
-    return widths.map((outChannels, k) => {
-      const initial = tf.tensor4d(
-        seededKernel(inChannels, outChannels, rng),
-        [3, 3, inChannels, outChannels],
-      );
-      const variable = tf.variable(
-        initial,
-        true,
-        `ccl_projector_${projectorCount}_s${scale}_c${k}`,
-      );
-      // The variable shares the initial tensor's data and holds its own reference to it.
-      initial.dispose();
+    return projectorWidths(c).map((outChannels, k) => {
+      const conv = createConv2d(store, `scale${scale}.conv${k}`, {
+        inChannels,
+        outChannels,
+        kernelSize: 3,
+        padding: 1,
+        init: "torch_default",
+      });
       inChannels = outChannels;
-      return variable;
+      return conv;
     });
   });
 
   return {
     channels: [...channels],
     apply(features) {
-      if (features.length !== kernels.length) {
+      if (features.length !== convs.length) {
         throw new RangeError(
-          `projector: expected ${kernels.length} feature scales, got ${features.length}`,
+          `projector: expected ${convs.length} feature scales, got ${features.length}`,
         );
       }
       return features.map((feature, scale) => {
@@ -132,22 +114,18 @@ export function createProjector(
           );
         }
         return tf.tidy(() =>
-          kernels[scale].reduce((x, kernel) => convNormAct(x, kernel, slope), feature)
+          convs[scale].reduce((x, conv) => convNormAct(x, conv, slope), feature)
         );
       });
     },
-    variables: () => kernels.flat(),
+    variables: () => store.trainableVariables(),
     namedVariables(prefix = "ccl.projector.") {
       const named = new Map<string, tf.Variable>();
-      kernels.forEach((scaleKernels, scale) =>
-        scaleKernels.forEach((kernel, k) =>
-          named.set(`${prefix}scale${scale}.conv${k}.weight`, kernel)
-        )
-      );
+      for (const [name, variable] of store.named()) named.set(`${prefix}${name}`, variable);
       return named;
     },
     dispose() {
-      for (const kernel of kernels.flat()) kernel.dispose();
+      store.dispose();
     },
   };
 }
