@@ -12,7 +12,7 @@ import { DEFAULT_CONFUSABILITY, requireFamily } from "../lib/data/synth/mod.ts";
 const HELP =
   `deno task demo [--quick] [--resume] [--seeds 0,1] [--methods all|rd,draem,...] [--data DIR]
                 [--family confusable|distinct] [--confusability X] [--no-plots]
-                [--epochs N] [--backend NAME] [--results DIR]
+                [--epochs N] [--backend NAME] [--results DIR] [--textures DIR]
 
 Trains RD one-for-one (one model per class), RD joint (one model for all classes) and RD joint
 + CCL with the shipped small pretrained backbone, and prints one table: per class and mean,
@@ -32,6 +32,9 @@ metric deltas) for the joint runs of the first seed, and overlays/ (one grid per
                        instead of the synthetic one; the table is titled by it
   --family NAME        synthetic family: confusable (default) or distinct (the 7 easy classes)
   --confusability X    confusable family: 0 (distinct look) .. 1 (near-duplicates)
+  --textures DIR       draem, destseg: paste textures from this folder of images (e.g. DTD's
+                       images/) into their synthetic anomalies instead of procedural ones;
+                       the other methods run without it (a note says so)
   --no-plots           skip plots, confusion analyses and overlays
   --plots-only         draw the plots of a finished demo (--results DIR, default
                        results/demo or, with --quick, results/demo-quick) again

@@ -23,6 +23,9 @@ export const CONFIG_FLAGS_HELP = `
   --size N             input size in pixels (multiple of 32)
   --backbone SPEC      small_resnet | small_resnet:random | resnet18:FILE | wide_resnet50_2:FILE
   --method-options JSON method settings, e.g. '{"mapReduction":"sum"}' (RD: lib/methods/rd/config.ts)
+  --textures DIR       draem, destseg: paste textures from this folder of images (PNG/JPEG/BMP,
+                       subfolders too; e.g. DTD's images/) into the synthetic anomalies
+                       instead of procedural ones; decoded once per run at --size
   --epochs N  --batch N  --lr X  --clip X  --eval-every N  --seed N
                        (--batch-size is accepted for --batch)
   --backend NAME       auto | tensorflow-gpu | tensorflow | webgpu | wasm | cpu
@@ -54,6 +57,7 @@ const STRING_FLAGS = [
   "eval-every",
   "seed",
   "backend",
+  "textures",
   "results",
   "run",
   "workers",
@@ -144,6 +148,7 @@ export async function parseCli(
   set("seed", number("seed"));
   set("backend", flags.backend as string | undefined);
   set("methodOptions", json("method-options"));
+  set("textures", flags.textures as string | undefined);
   if (flags.data || flags.classes) {
     config.data = {
       ...config.data,

@@ -71,6 +71,13 @@ export interface ExperimentConfig {
   seed: number;
   /** `auto` or a backend name (see `lib/backend`). */
   backend: string;
+  /**
+   * A folder of texture images (searched recursively; PNG, JPEG, BMP) that DRAEM and DeSTSeg
+   * paste into their synthetic anomalies instead of procedural textures (DTD's images in the
+   * originals), relative to the working directory like `data.root`; `null`: procedural. Only for
+   * methods that synthesise anomalies. The folder's content is part of the config fingerprint.
+   */
+  textures: string | null;
 }
 
 /** Defaults: RD joint on the embedded synthetic dataset with the shipped small backbone. */
@@ -91,6 +98,7 @@ export const DEFAULT_CONFIG: ExperimentConfig = {
   evalEvery: 0,
   seed: 0,
   backend: "auto",
+  textures: null,
 };
 
 /** A partial config as read from JSON or built from flags. */

@@ -21,6 +21,9 @@ import { metricsTable } from "./results_table.ts";
 import { formatPercent } from "./table.ts";
 import { runDirectory, runExperiment, type RunResult } from "./run_experiment.ts";
 import { resolveConfig } from "./config.ts";
+import { assertConfigFilesExist } from "./validate_config.ts";
+import { SYNTHESIZING_METHODS } from "../methods/registry.ts";
+import { loadTextureFolder } from "../methods/synthetic/texture_folder.ts";
 import { defaultWorkerCount, WorkerPool } from "../parallel/pool.ts";
 
 /** Options of {@linkcode runDemo}. */
@@ -152,7 +155,15 @@ export async function demoData(
 
 /**
  * Every run of the demo, in order: each seed, each strategy. Each job is independent (own run
- * folder, own config), so they may run in any order or in parallel.
+ * folder, own config), so they may run in any order or in parallel. `base.textures` goes to the
+ * methods that synthesise anomalies only (see {@linkcode texturesNote}).
+ *
+ * @example
+ * ```ts
+ * import { demoJobs } from "./demo.ts";
+ * const jobs = demoJobs({ textures: "dtd" }, [0], ["rd", "draem"]);
+ * if (jobs[0].config.textures !== null || jobs[3].config.textures !== "dtd") throw new Error();
+ * ```
  */
 export function demoJobs(
   base: PartialConfig,
@@ -168,14 +179,52 @@ export function demoJobs(
     methods.flatMap((method) =>
       DEMO_RUNS.map((run) => {
         const name = String(run.config.name).replace(/^rd-/, `${method}-`);
+        const textures = base.textures && !SYNTHESIZING_METHODS.includes(method)
+          ? { textures: null }
+          : {};
         return {
           label: single ? run.label : `${method} ${run.label}`,
           seed,
-          config: { ...base, ...run.config, method, seed, name: `${name}-seed${seed}` },
+          config: {
+            ...base,
+            ...run.config,
+            method,
+            seed,
+            name: `${name}-seed${seed}`,
+            ...textures,
+          },
         };
       })
     )
   );
+}
+
+/**
+ * What the demo says about `--textures` for `methods`: a note when some methods do not
+ * synthesise anomalies (they run without the folder), an error when none does.
+ *
+ * @example
+ * ```ts
+ * import { texturesNote } from "./demo.ts";
+ * if (texturesNote("dtd", ["draem"]) !== undefined) throw new Error("all use them");
+ * if (!texturesNote("dtd", ["rd", "draem"])?.includes("rd")) throw new Error("rd noted");
+ * ```
+ */
+export function texturesNote(
+  textures: string | null | undefined,
+  methods: readonly string[],
+): string | undefined {
+  if (!textures) return undefined;
+  const without = methods.filter((m) => !SYNTHESIZING_METHODS.includes(m));
+  if (without.length === methods.length) {
+    throw new Error(
+      `--textures: ${methods.join(", ")} do(es) not synthesise anomalies; the texture folder ` +
+        `applies to ${SYNTHESIZING_METHODS.join(", ")} (add them with --methods)`,
+    );
+  }
+  if (without.length === 0) return undefined;
+  return `note: --textures applies to ${SYNTHESIZING_METHODS.join(", ")}; ` +
+    `${without.join(", ")} run(s) without it (they synthesise no anomalies)`;
 }
 
 function meanAndSd(values: readonly number[]): { mean: number; sd: number } {
@@ -230,9 +279,14 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
   const started = new Date();
   const data = await demoData(options, base);
   const methods = [...(options.methods ?? [base.method ?? "rd"])];
+  const note = texturesNote(base.textures, methods);
+  if (note) console.error(note);
   const jobs = demoJobs({ ...base, data: { ...base.data, root: data.root } }, seeds, methods);
-  // Fail on a bad config before the first run starts training.
-  for (const job of jobs) resolveConfig(job.config);
+  // Fail on a bad config, a missing file or a corrupt texture before the first run trains.
+  for (const job of jobs) assertConfigFilesExist(resolveConfig(job.config));
+  if (base.textures) {
+    await loadTextureFolder(base.textures, base.imageSize ?? DEMO_BASE.imageSize!);
+  }
   const workers = options.workers ?? defaultWorkerCount();
   // One pool for all runs: units of every run queue together, heaviest first.
   const pool = workers > 1 ? new WorkerPool({ workers }) : undefined;
@@ -270,7 +324,11 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
   const header =
     `# ${methods.join(", ")} on ${data.label}: one-for-one vs joint vs joint + CCL\n\n` +
     `Backend ${results[0].backend.name}, seeds ${seeds.join(", ")}, ${base.epochs} epochs, ` +
-    `${base.imageSize}px, backbone ${base.backbone}; ${formatDuration(seconds * 1000)} in all ` +
+    `${base.imageSize}px, backbone ${base.backbone}` +
+    `${
+      base.textures ? `, textures from ${base.textures} (${SYNTHESIZING_METHODS.join(", ")})` : ""
+    }` +
+    `; ${formatDuration(seconds * 1000)} in all ` +
     `(${started.toISOString()} to ${finished.toISOString()}). Each run's folder holds its ` +
     `config, per-epoch log and metrics.\n\n`;
   const table = header + seedTable(stats, seeds) + "\n" + perSeed;

@@ -4,6 +4,7 @@
  * @module
  */
 import { sha256Hex } from "../data/fingerprint.ts";
+import { textureFolderFingerprint } from "../methods/synthetic/texture_folder.ts";
 import type { ExperimentConfig } from "./config.ts";
 
 /** Config keys that do not change the trained model. */
@@ -12,6 +13,9 @@ const NOT_FINGERPRINTED = ["name", "evalEvery"];
 /**
  * A short hash of `config` without `name` and `evalEvery`, independent of key order and of
  * whether the config went through JSON (a saved `config.json` gives its run's fingerprint).
+ * With `textures`, the hash also covers the texture folder's content (file list and bytes, read
+ * now), so a checkpoint trained on other textures is refused by `--resume` and `eval`. Without
+ * it the hash is what it was before the key existed.
  *
  * @example
  * ```ts
@@ -23,7 +27,11 @@ const NOT_FINGERPRINTED = ["name", "evalEvery"];
  * ```
  */
 export async function configFingerprint(config: ExperimentConfig): Promise<string> {
-  return await sha256Hex(stableJson(modelPart(config)));
+  const part = modelPart(config);
+  if (typeof config.textures === "string") {
+    part.texturesContent = (await textureFolderFingerprint(config.textures)).hash;
+  }
+  return await sha256Hex(stableJson(part));
 }
 
 /**
@@ -53,6 +61,8 @@ export function configChanges(before: ExperimentConfig, after: ExperimentConfig)
 function modelPart(config: ExperimentConfig): Record<string, unknown> {
   const plain = JSON.parse(JSON.stringify(config)) as Record<string, unknown>;
   for (const key of NOT_FINGERPRINTED) delete plain[key];
+  // Configs without textures keep the fingerprints they had before the key was added.
+  if (plain.textures === null) delete plain.textures;
   return plain;
 }
 

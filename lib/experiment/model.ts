@@ -8,6 +8,7 @@ import { cclObjective } from "../ccl/ccl_objective.ts";
 import { acceptImageNetInput } from "../methods/normalized_method.ts";
 import { methodObjective } from "../methods/objective.ts";
 import { createMethod } from "../methods/registry.ts";
+import type { SynthesisResources } from "../methods/synthetic/synthesize.ts";
 import type { AnomalyMethod, Objective } from "../methods/types.ts";
 import { deriveSeed } from "../util/random.ts";
 import type { ExperimentConfig } from "./config.ts";
@@ -39,17 +40,23 @@ export function methodOptionsOf(
     : { learningRate: config.learningRate, ...config.methodOptions };
 }
 
-/** Creates the method (and CCL wrapper) of `unit`, initialised from the run's seed and the unit name. */
+/**
+ * Creates the method (and CCL wrapper) of `unit`, initialised from the run's seed and the unit
+ * name. `resources` carry what a method takes besides its JSON options: the run's textures
+ * (loaded from `config.textures`) for methods that synthesise anomalies. Inference needs none.
+ */
 export function buildUnitModel(
   config: ExperimentConfig,
   backbone: Backbone,
   unit: string,
+  resources: SynthesisResources = {},
 ): UnitModel {
   const method = acceptImageNetInput(createMethod(
     config.method,
     backbone,
     methodOptionsOf(config),
     deriveSeed(config.seed, `${unit}/method`),
+    resources,
   ));
   if (!config.ccl) {
     return { method, objective: methodObjective(method), dispose: () => method.dispose() };

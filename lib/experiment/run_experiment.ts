@@ -22,6 +22,13 @@ import {
   imagePredictions,
   meanByDefect,
 } from "./defect_breakdown.ts";
+import {
+  loadTextureFolder,
+  textureFolderChanges,
+  type TextureFolderFingerprint,
+  type TextureSet,
+} from "../methods/synthetic/texture_folder.ts";
+import { recordedPath } from "../util/repo_path.ts";
 import { writeJsonAtomic, writeTextAtomic } from "../util/atomic_write.ts";
 import { type GitRevision, gitRevision } from "../util/git_revision.ts";
 import { type ExperimentConfig, type PartialConfig, resolveConfig } from "./config.ts";
@@ -100,6 +107,8 @@ export interface RunResult {
     images: number;
     fingerprint: DatasetFingerprint;
   };
+  /** The texture folder DRAEM/DeSTSeg pasted (`config.textures`); absent: procedural. */
+  textures?: RunTexturesRecord;
   units: UnitSummary[];
   perClass: EvaluationResult["perClass"];
   mean: EvaluationResult["mean"];
@@ -128,10 +137,14 @@ export async function runExperiment(
   const say = options.log ?? ((line: string) => console.error(line));
   const startedAt = new Date();
   assertConfigFilesExist(config);
+  // Decoded (and so checked: a corrupt image is an error naming it) before any data is read.
+  const textures = await loadRunTextures(config, say);
   const runDir = runDirectory(config, options.resultsDir);
   await openRunFolder(runDir, config, options.resume ?? false, say); // before anything is written
+  if (options.resume) await assertSameTextures(runDir, textures);
   const { backend, dataset, backbone, units } = await prepareRun(config, say);
   const inputs = await recordRunInputs(runDir, config, dataset);
+  await recordRunTextures(runDir, textures);
   const configKey = await configFingerprint(config);
   const classIdOf = await classIdLookup(config, dataset);
   // Bounded: decoded images of a large dataset do not all stay in memory.
@@ -160,6 +173,7 @@ export async function runExperiment(
           runDir,
           configKey,
           resume,
+          textures,
           pool: options.pool,
           workers,
           signal: options.signal,
@@ -176,6 +190,7 @@ export async function runExperiment(
         runDir,
         configKey,
         resume,
+        textures,
         progress: options.progress,
         signal: options.signal,
         say,
@@ -220,6 +235,7 @@ export async function runExperiment(
       images: dataset.records.length,
       fingerprint: inputs.fingerprint,
     },
+    ...(textures ? { textures: texturesRecord(textures) } : {}),
     units: summaries,
     perClass: evaluation.perClass,
     mean: evaluation.mean,
@@ -258,6 +274,8 @@ export interface UnitContext {
   runDir: string;
   configKey: string;
   resume: boolean;
+  /** The run's textures (`config.textures`), decoded once per run. */
+  textures?: TextureSet;
   progress?: ProgressMode;
   signal?: AbortSignal;
   say: (line: string) => void;
@@ -278,7 +296,7 @@ export async function runUnit(
   say(
     `[${config.name}] ${unit}: ${split.train.length} train, ${split.test.length} test images`,
   );
-  const model = buildUnitModel(config, backbone, unit);
+  const model = buildUnitModel(config, backbone, unit, { textures: context.textures });
   try {
     const trained = await trainStrategyUnit({
       strategy: config.strategy,
@@ -404,4 +422,79 @@ export async function classIdLookup(
   );
   const byPath = new Map(train.map((r, i) => [r.imagePath, ids[i]]));
   return (record) => byPath.get(record.imagePath)!;
+}
+
+/** What `metrics.json` and `textures.json` say about the run's texture folder. */
+export interface RunTexturesRecord {
+  /** The folder; relative to the repository when inside it. */
+  dir: string;
+  /** The side the textures were decoded at (the run's image size). */
+  size: number;
+  fingerprint: TextureFolderFingerprint;
+}
+
+function texturesRecord(textures: TextureSet): RunTexturesRecord {
+  return {
+    dir: recordedPath(textures.dir),
+    size: textures.height,
+    fingerprint: textures.fingerprint,
+  };
+}
+
+/**
+ * Decodes `config.textures` at the run's image size (once per process for the same folder
+ * content), saying how many images it read; undefined without textures.
+ */
+export async function loadRunTextures(
+  config: ExperimentConfig,
+  say: (line: string) => void = () => {},
+): Promise<TextureSet | undefined> {
+  if (config.textures === null) return undefined;
+  const started = performance.now();
+  let lastSaid = started;
+  const textures = await loadTextureFolder(config.textures, config.imageSize, {
+    onProgress: (done, total) => {
+      // A DTD-sized folder takes a while: a line every 10 s.
+      if (performance.now() - lastSaid < 10_000) return;
+      lastSaid = performance.now();
+      say(`[${config.name}] textures: ${done}/${total} decoded`);
+    },
+  });
+  const seconds = (performance.now() - started) / 1000;
+  say(
+    `[${config.name}] textures: ${textures.count} images from ${config.textures} at ` +
+      `${textures.height}px (${textures.fingerprint.hash}, ${seconds.toFixed(1)} s)`,
+  );
+  return textures;
+}
+
+/**
+ * A resumed run must paste the textures it started with: its `textures.json` (written by
+ * {@linkcode recordRunTextures}) is compared with the folder now, naming what changed.
+ */
+async function assertSameTextures(runDir: string, textures: TextureSet | undefined) {
+  const path = join(runDir, "textures.json");
+  let recorded: RunTexturesRecord;
+  try {
+    recorded = JSON.parse(await Deno.readTextFile(path));
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return; // no textures then; the config check covers it
+    throw e;
+  }
+  if (!textures) return;
+  const changes = textureFolderChanges(recorded.fingerprint, textures.fingerprint);
+  if (changes.length) {
+    throw new Error(
+      `cannot resume ${runDir}: the texture folder ${textures.dir} is not the one the run ` +
+        `started with: ${changes.join("; ")} (${recorded.fingerprint.files} -> ` +
+        `${textures.fingerprint.files} images)`,
+    );
+  }
+}
+
+/** Writes `textures.json` of a run with textures; removes a stale one of a replaced run. */
+async function recordRunTextures(runDir: string, textures: TextureSet | undefined) {
+  const path = join(runDir, "textures.json");
+  if (textures) await writeJsonAtomic(path, texturesRecord(textures));
+  else await Deno.remove(path).catch(() => {});
 }

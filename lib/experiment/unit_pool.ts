@@ -6,6 +6,7 @@
  */
 import { join } from "@std/path";
 import { WorkerPool } from "../parallel/pool.ts";
+import type { TextureSet } from "../methods/synthetic/texture_folder.ts";
 import type { PoolTask } from "../parallel/types.ts";
 import { writeTextAtomic } from "../util/atomic_write.ts";
 import type { ExperimentConfig } from "./config.ts";
@@ -21,6 +22,8 @@ export interface UnitPoolOptions {
   runDir: string;
   configKey: string;
   resume: boolean;
+  /** The run's decoded textures (`config.textures`); shared with the workers, not copied. */
+  textures?: TextureSet;
   /** A pool shared with other runs (the demo's); else one of `workers` is made and closed. */
   pool?: WorkerPool;
   workers?: number;
@@ -74,6 +77,7 @@ export async function runUnitsInPool(
         runDir,
         configKey: options.configKey,
         resume: options.resume,
+        textures: options.textures,
       };
       const task: PoolTask<UnitTaskArgs> = {
         id,

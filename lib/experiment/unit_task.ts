@@ -6,6 +6,7 @@
 import { selectBackend } from "../backend/select_backend.ts";
 import { loadBackbone } from "../backbones/registry.ts";
 import { BoundedDecodeCache } from "../data/decode_cache.ts";
+import type { TextureSet } from "../methods/synthetic/texture_folder.ts";
 import type { TaskContext } from "../parallel/types.ts";
 import type { ExperimentConfig } from "./config.ts";
 import { resolveDataset } from "./dataset.ts";
@@ -21,6 +22,11 @@ export interface UnitTaskArgs {
   runDir: string;
   configKey: string;
   resume: boolean;
+  /**
+   * The run's textures (`config.textures`), decoded once by the run: their bytes sit in a
+   * `SharedArrayBuffer`, so the worker receives them without a copy or a second decode.
+   */
+  textures?: TextureSet;
 }
 
 /** What the task emits after each epoch. */
@@ -50,6 +56,7 @@ export async function trainUnitTask(
         runDir: args.runDir,
         configKey: args.configKey,
         resume: args.resume,
+        textures: args.textures,
         progress: "lines",
         signal: context.signal,
         say: (line) => console.error(line),

@@ -7,7 +7,8 @@
 import { BACKEND_PREFERENCE } from "../backend/select_backend.ts";
 import { parseBackboneSpec } from "../backbones/registry.ts";
 import { resolveCCLConfig } from "../ccl/config.ts";
-import { methodProblems } from "../methods/registry.ts";
+import { methodProblems, SYNTHESIZING_METHODS } from "../methods/registry.ts";
+import { listTextureFiles } from "../methods/synthetic/texture_folder.ts";
 import { methodOptionsOf } from "./model.ts";
 import type { DataConfig, ExperimentConfig } from "./config.ts";
 
@@ -82,6 +83,7 @@ export function pluginProblems(config: ExperimentConfig): string[] {
   if (!backends.includes(config.backend)) {
     problems.push(`unknown backend "${config.backend}" (known: ${backends.join(", ")})`);
   }
+  problems.push(...texturesProblems(config));
   if (config.labels !== "class" && config.ccl === null) {
     problems.push(
       'pseudo-labels are CCL\'s supervision, but CCL is off: add --ccl (or "ccl": {}) ' +
@@ -92,8 +94,31 @@ export function pluginProblems(config: ExperimentConfig): string[] {
 }
 
 /**
- * Throws naming every file the config points to that does not exist here: backbone weights and
- * the pseudo-label file. Run before any dataset is read or backbone loaded.
+ * Problems with `textures`: not a folder path, or given to a method that does not synthesise
+ * anomalies. An error rather than a note: the key is recorded and fingerprinted, so accepting it
+ * where it changes nothing would make the run's record claim textures it never used.
+ */
+function texturesProblems(config: ExperimentConfig): string[] {
+  const textures = config.textures as unknown;
+  if (textures === null || textures === undefined) return [];
+  if (typeof textures !== "string" || textures === "") {
+    return [`textures must be a folder path or null, got ${describe(textures)}`];
+  }
+  if (!SYNTHESIZING_METHODS.includes(config.method)) {
+    return [
+      `textures: method "${config.method}" does not synthesise anomalies, so a texture folder ` +
+      `would change nothing (it applies to ${SYNTHESIZING_METHODS.join(", ")}); drop ` +
+      `--textures / "textures"`,
+    ];
+  }
+  return [];
+}
+
+/**
+ * Throws naming every file the config points to that does not exist here: backbone weights,
+ * the pseudo-label file, and a texture folder that is missing or holds no image (a corrupt
+ * image is found when the run decodes the folder, before training). Run before any dataset is
+ * read or backbone loaded.
  */
 export function assertConfigFilesExist(config: ExperimentConfig): void {
   const missing: string[] = [];
@@ -103,6 +128,13 @@ export function assertConfigFilesExist(config: ExperimentConfig): void {
   }
   if (config.labels !== "class" && !fileExists(config.labels.pseudoLabels)) {
     missing.push(`pseudo-label file does not exist: ${config.labels.pseudoLabels}`);
+  }
+  if (typeof config.textures === "string" && config.textures !== "") {
+    try {
+      listTextureFiles(config.textures);
+    } catch (e) {
+      missing.push((e as Error).message);
+    }
   }
   if (missing.length) throw new Error(`invalid experiment config:\n  ${missing.join("\n  ")}`);
 }

@@ -12,6 +12,7 @@ import { resolveDRAEMConfig } from "./draem/config.ts";
 import { createDRAEM } from "./draem/draem.ts";
 import { resolveRDConfig } from "./rd/config.ts";
 import { createRD } from "./rd/rd.ts";
+import type { SynthesisResources } from "./synthetic/synthesize.ts";
 import type { AnomalyMethod } from "./types.ts";
 
 /** What the runner may know about a method before building it. */
@@ -23,9 +24,19 @@ export interface MethodInfo {
   readonly sizeMultiple: number;
   /** Backbone stages the method needs (0: it uses no backbone). */
   readonly backboneStages: number;
+  /**
+   * Whether the method trains on synthetic anomalies (`prepareBatch`), and so takes a user's
+   * texture folder (`resources.textures` of `create`).
+   */
+  readonly synthesizesAnomalies?: boolean;
   /** Validates `options` for a backbone architecture; throws a clear error naming the key. */
   checkOptions(architecture: string, options: Record<string, unknown>): void;
-  create(backbone: Backbone, options: Record<string, unknown>, seed: number): AnomalyMethod;
+  create(
+    backbone: Backbone,
+    options: Record<string, unknown>,
+    seed: number,
+    resources?: SynthesisResources,
+  ): AnomalyMethod;
 }
 
 const RD_INFO: MethodInfo = {
@@ -43,8 +54,9 @@ const DRAEM_INFO: MethodInfo = {
   // Five 2x2 poolings in the discriminative U-Net.
   sizeMultiple: 32,
   backboneStages: 0,
+  synthesizesAnomalies: true,
   checkOptions: (_architecture, options) => void resolveDRAEMConfig(options),
-  create: (_backbone, options, seed) => createDRAEM(options, seed),
+  create: (_backbone, options, seed, resources) => createDRAEM(options, seed, resources),
 };
 
 const DESTSEG_INFO: MethodInfo = {
@@ -53,8 +65,9 @@ const DESTSEG_INFO: MethodInfo = {
   // The student encoder's fourth stage is at stride 32.
   sizeMultiple: 32,
   backboneStages: 3,
+  synthesizesAnomalies: true,
   checkOptions: (architecture, options) => void resolveDeSTSegConfig(architecture, options),
-  create: (backbone, options, seed) => createDeSTSeg(backbone, options, seed),
+  create: (backbone, options, seed, resources) => createDeSTSeg(backbone, options, seed, resources),
 };
 
 const DMAD_INFO: MethodInfo = {
@@ -71,6 +84,10 @@ const METHODS: readonly MethodInfo[] = [RD_INFO, DESTSEG_INFO, DRAEM_INFO, DMAD_
 
 /** The names {@linkcode createMethod} knows. */
 export const METHOD_NAMES: readonly string[] = METHODS.map((m) => m.name);
+
+/** The methods that train on synthetic anomalies and so take a texture folder. */
+export const SYNTHESIZING_METHODS: readonly string[] = METHODS
+  .filter((m) => m.synthesizesAnomalies).map((m) => m.name);
 
 /** A method name {@linkcode createMethod} knows. */
 export type MethodName = string;
@@ -136,7 +153,7 @@ export function methodProblems(
 /**
  * Creates the method `name` over a frozen `backbone`, with `config` (JSON) overriding the
  * method's defaults for that backbone, initialised from `seed`. The method does not own the
- * backbone.
+ * backbone. `resources` reach methods that synthesise anomalies (textures); others ignore them.
  *
  * @example
  * ```ts ignore
@@ -151,6 +168,7 @@ export function createMethod(
   backbone: Backbone,
   config: Record<string, unknown> = {},
   seed = 0,
+  resources: SynthesisResources = {},
 ): AnomalyMethod {
-  return methodInfo(name).create(backbone, config, seed);
+  return methodInfo(name).create(backbone, config, seed, resources);
 }

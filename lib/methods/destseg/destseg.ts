@@ -23,7 +23,7 @@ import type { Backbone } from "../../backbones/types.ts";
 import { applyFrozen } from "../components/frozen.ts";
 import { topKMeanScores } from "../components/scores.ts";
 import { VariableStore } from "../layers.ts";
-import { synthesizeAnomalies } from "../synthetic/synthesize.ts";
+import { type SynthesisResources, synthesizeAnomalies } from "../synthetic/synthesize.ts";
 import type {
   AnomalyMethod,
   ForwardOptions,
@@ -107,9 +107,16 @@ export class DeSTSeg implements AnomalyMethod {
   readonly #store: VariableStore;
   readonly #student: Student;
   readonly #head: SegmentationHead;
+  readonly #resources: SynthesisResources;
   #phase = STUDENT_PHASE;
 
-  constructor(backbone: Backbone, config: Record<string, unknown> = {}, seed = 0) {
+  /** `resources.textures`: the foreign textures to paste (default procedural ones). */
+  constructor(
+    backbone: Backbone,
+    config: Record<string, unknown> = {},
+    seed = 0,
+    resources: SynthesisResources = {},
+  ) {
     if (backbone.channels.length !== 3 || backbone.strides.join() !== "4,8,16") {
       throw new Error(
         `lib/methods/destseg/destseg.ts: DeSTSeg needs a backbone with 3 stages at strides ` +
@@ -117,6 +124,7 @@ export class DeSTSeg implements AnomalyMethod {
       );
     }
     this.#teacher = backbone;
+    this.#resources = { ...resources };
     this.frozenChannels = [...backbone.channels];
     this.config = resolveDeSTSegConfig(backbone.name, config);
     this.#store = new VariableStore("destseg", seed);
@@ -181,7 +189,11 @@ export class DeSTSeg implements AnomalyMethod {
 
   /** Perlin-mask anomalies with foreign textures on every image (the original's setting). */
   prepareBatch(batch: RawBatch, rng: () => number): SyntheticArrays {
-    return synthesizeAnomalies(batch, { probability: this.config.anomalyProbability }, rng);
+    return synthesizeAnomalies(
+      batch,
+      { probability: this.config.anomalyProbability, textures: this.#resources.textures },
+      rng,
+    );
   }
 
   #teacherFeatures(images: tf.Tensor4D): tf.Tensor4D[] {
@@ -293,6 +305,7 @@ export function createDeSTSeg(
   backbone: Backbone,
   config: Record<string, unknown> = {},
   seed = 0,
+  resources: SynthesisResources = {},
 ): DeSTSeg {
-  return new DeSTSeg(backbone, config, seed);
+  return new DeSTSeg(backbone, config, seed, resources);
 }

@@ -14,7 +14,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { detach } from "../components/frozen.ts";
 import { meanFilterMaxScores } from "../components/scores.ts";
 import { VariableStore } from "../layers.ts";
-import { synthesizeAnomalies } from "../synthetic/synthesize.ts";
+import { type SynthesisResources, synthesizeAnomalies } from "../synthetic/synthesize.ts";
 import type {
   AnomalyMethod,
   ForwardOptions,
@@ -64,9 +64,12 @@ export class DRAEM implements AnomalyMethod {
   readonly #store: VariableStore;
   readonly #reconstructive: Reconstructive;
   readonly #discriminative: Discriminative;
+  readonly #resources: SynthesisResources;
 
-  constructor(config: Record<string, unknown> = {}, seed = 0) {
+  /** `resources.textures`: the foreign textures to paste (default procedural ones). */
+  constructor(config: Record<string, unknown> = {}, seed = 0, resources: SynthesisResources = {}) {
     this.config = resolveDRAEMConfig(config);
+    this.#resources = { ...resources };
     this.#store = new VariableStore("draem", seed);
     this.#reconstructive = createReconstructive(this.#store, this.config);
     this.#discriminative = createDiscriminative(this.#store, this.config);
@@ -92,7 +95,11 @@ export class DRAEM implements AnomalyMethod {
 
   /** Perlin-mask anomalies with foreign textures on half the images (the original's coin). */
   prepareBatch(batch: RawBatch, rng: () => number): SyntheticArrays {
-    return synthesizeAnomalies(batch, { probability: this.config.anomalyProbability }, rng);
+    return synthesizeAnomalies(
+      batch,
+      { probability: this.config.anomalyProbability, textures: this.#resources.textures },
+      rng,
+    );
   }
 
   /**
@@ -183,6 +190,10 @@ export class DRAEM implements AnomalyMethod {
 }
 
 /** Creates DRAEM (see {@linkcode DRAEM}); it uses no backbone. */
-export function createDRAEM(config: Record<string, unknown> = {}, seed = 0): DRAEM {
-  return new DRAEM(config, seed);
+export function createDRAEM(
+  config: Record<string, unknown> = {},
+  seed = 0,
+  resources: SynthesisResources = {},
+): DRAEM {
+  return new DRAEM(config, seed, resources);
 }

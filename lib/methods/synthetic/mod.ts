@@ -4,4 +4,5 @@
  */
 export * from "./perlin.ts";
 export * from "./textures.ts";
+export * from "./texture_folder.ts";
 export * from "./synthesize.ts";

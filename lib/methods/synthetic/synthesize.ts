@@ -5,12 +5,14 @@
  * β ~ U(0, 0.8); outside, the image. Every random number comes from the generator given, so
  * the same seed gives the same anomalies.
  *
- * The texture is procedural by default (`textures.ts`); a list of texture images (e.g. read from
- * a folder of DTD images with {@linkcode loadTextureFolder}) replaces it.
+ * The texture is procedural by default (`textures.ts`); texture images replace it: a list, or a
+ * user's folder (DTD's images in the originals) packed by `loadTextureFolder`
+ * (`texture_folder.ts`). One random number picks the texture of each image, so the same seed
+ * and the same folder give the same anomalies.
  * @module
  */
-import { loadImage } from "../../data/image.ts";
 import { perlinNoise } from "./perlin.ts";
+import { type PackedTextures, unpackTexture } from "./texture_folder.ts";
 import { proceduralTexture } from "./textures.ts";
 import type { RawBatch, SyntheticArrays } from "../types.ts";
 
@@ -24,8 +26,45 @@ export interface SynthesisOptions {
   threshold?: number;
   /** Largest β, the image's share inside the mask (originals: 0.8). */
   maxBeta?: number;
-  /** Texture images `H * W * 3` in [0, 1] at the batch's size; default procedural textures. */
-  textures?: readonly Float32Array[];
+  /**
+   * Texture images at the batch's size: `H * W * 3` arrays in [0, 1], or a folder's textures
+   * packed as bytes; default (absent or empty) procedural textures.
+   */
+  textures?: Textures;
+}
+
+/** Texture images for {@linkcode SynthesisOptions.textures}. */
+export type Textures = readonly Float32Array[] | PackedTextures;
+
+/** What a method that synthesises anomalies may be given besides its config. */
+export interface SynthesisResources {
+  /** Textures to paste instead of procedural ones (e.g. a user's folder). */
+  textures?: Textures;
+}
+
+function textureCount(textures: Textures | undefined): number {
+  if (!textures) return 0;
+  return "pixels" in textures ? textures.count : textures.length;
+}
+
+function checkTextureSizes(textures: Textures | undefined, height: number, width: number) {
+  const where = "lib/methods/synthetic/synthesize.ts";
+  if (textures && "pixels" in textures) {
+    if (textures.height !== height || textures.width !== width) {
+      throw new Error(
+        `${where}: textures are ${textures.height}x${textures.width}, the batch's images ` +
+          `${height}x${width}`,
+      );
+    }
+    return;
+  }
+  for (const [i, texture] of (textures ?? []).entries()) {
+    if (texture.length !== height * width * 3) {
+      throw new Error(
+        `${where}: texture ${i} has ${texture.length} values, expected ${height}x${width}x3`,
+      );
+    }
+  }
 }
 
 /**
@@ -73,61 +112,43 @@ export function synthesizeAnomalies(
   options: SynthesisOptions,
   rng: () => number,
 ): SyntheticArrays {
-  const [count, height, width] = batch.shape;
+  const [imageCount, height, width] = batch.shape;
   const pixels = height * width;
-  if (batch.images.length !== count * pixels * 3) {
+  if (batch.images.length !== imageCount * pixels * 3) {
     throw new Error(
       `lib/methods/synthetic/synthesize.ts: ${batch.images.length} values for a batch of ` +
         `[${batch.shape}] RGB images`,
     );
   }
-  for (const [i, texture] of (options.textures ?? []).entries()) {
-    if (texture.length !== pixels * 3) {
-      throw new Error(
-        `lib/methods/synthetic/synthesize.ts: texture ${i} has ${texture.length} values, ` +
-          `expected ${height}x${width}x3`,
-      );
-    }
-  }
+  const textures = options.textures;
+  checkTextureSizes(textures, height, width);
+  const count = textureCount(textures);
+  const unpacked = new Float32Array(pixels * 3);
   const maxBeta = options.maxBeta ?? 0.8;
-  const images = Float32Array.from(batch.images);
-  const masks = new Float32Array(count * pixels);
-  for (let b = 0; b < count; b++) {
+  const out = Float32Array.from(batch.images);
+  const masks = new Float32Array(imageCount * pixels);
+  for (let b = 0; b < imageCount; b++) {
     // Every image draws the same numbers whether or not it becomes anomalous, so one image's
     // coin does not shift the next image's anomaly.
     const anomalous = rng() < options.probability;
     const mask = perlinMask(height, width, rng, options);
-    const textures = options.textures;
-    const texture = textures && textures.length
-      ? textures[Math.floor(rng() * textures.length)]
-      : proceduralTexture(height, width, rng);
+    const index = count > 0 ? Math.floor(rng() * count) : -1;
+    const procedural = index < 0 ? proceduralTexture(height, width, rng) : undefined;
     const beta = rng() * maxBeta;
     if (!anomalous) continue;
+    const texture = procedural ??
+      (textures && "pixels" in textures
+        ? unpackTexture(textures, index, unpacked)
+        : (textures as readonly Float32Array[])[index]);
     masks.set(mask, b * pixels);
     const offset = b * pixels * 3;
     for (let p = 0; p < pixels; p++) {
       if (mask[p] === 0) continue;
       for (let c = 0; c < 3; c++) {
         const i = offset + p * 3 + c;
-        images[i] = (1 - beta) * texture[p * 3 + c] + beta * batch.images[i];
+        out[i] = (1 - beta) * texture[p * 3 + c] + beta * batch.images[i];
       }
     }
   }
-  return { images, masks };
-}
-
-/**
- * Reads every image of a folder (e.g. DTD's) as a texture of `size` x `size`, RGB in [0, 1],
- * in file-name order. An empty folder is an error.
- */
-export async function loadTextureFolder(dir: string, size: number): Promise<Float32Array[]> {
-  const names: string[] = [];
-  for await (const entry of Deno.readDir(dir)) {
-    if (entry.isFile && /\.(png|jpe?g|bmp)$/i.test(entry.name)) names.push(entry.name);
-  }
-  if (names.length === 0) {
-    throw new Error(`lib/methods/synthetic/synthesize.ts: no PNG/JPEG/BMP images in ${dir}`);
-  }
-  names.sort();
-  return await Promise.all(names.map((name) => loadImage(`${dir}/${name}`, { resize: size })));
+  return { images: out, masks };
 }
