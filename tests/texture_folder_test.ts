@@ -319,7 +319,12 @@ Deno.test({
         `the texture folder ${dir} is not the one the run started with: 1 image(s) new ` +
           `(sub/d_grey.png)`,
       );
-      await assertRejects(() => evaluateRun(runDir, quiet), Error, "trained under another config");
+      await assertRejects(
+        () => evaluateRun(runDir, quiet),
+        Error,
+        `cannot evaluate ${runDir}: the texture folder ${dir} is not the one the run started ` +
+          `with: 1 image(s) new (sub/d_grey.png)`,
+      );
     } finally {
       await Deno.remove(dir, { recursive: true });
       await Deno.remove(tmp, { recursive: true });

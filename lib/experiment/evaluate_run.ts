@@ -12,7 +12,8 @@ import { splitForClasses } from "./dataset.ts";
 import { buildUnitModel } from "./model.ts";
 import { evaluateUnitTestSet } from "./predict.ts";
 import type { ProgressMode } from "./progress.ts";
-import { checkpointPath, prepareRun } from "./run_experiment.ts";
+import { assertTextureFolderUnchanged, checkpointPath, prepareRun } from "./run_experiment.ts";
+import { textureFolderFingerprint } from "../methods/synthetic/texture_folder.ts";
 import { readConfigFile } from "./config_file.ts";
 import { configFingerprint } from "./fingerprint.ts";
 import { verifyEvaluationDataset } from "./verify_run.ts";
@@ -59,6 +60,10 @@ export async function evaluateRun(
   const { backend, dataset, backbone, units } = await prepareRun(config, say);
   try {
     await verifyEvaluationDataset(runDir, dataset, say);
+    if (config.textures !== null) {
+      const now = await textureFolderFingerprint(config.textures);
+      await assertTextureFolderUnchanged(runDir, config.textures, now, "evaluate");
+    }
   } catch (error) {
     backbone.dispose();
     throw error;

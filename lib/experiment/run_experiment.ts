@@ -473,21 +473,36 @@ export async function loadRunTextures(
  * {@linkcode recordRunTextures}) is compared with the folder now, naming what changed.
  */
 async function assertSameTextures(runDir: string, textures: TextureSet | undefined) {
+  if (textures) {
+    await assertTextureFolderUnchanged(runDir, textures.dir, textures.fingerprint, "resume");
+  }
+}
+
+/**
+ * Refuses to `verb` (resume, evaluate) a run whose texture folder changed since the run's
+ * `textures.json` was written, naming the images that are new, gone or changed. A run without
+ * `textures.json` used procedural textures; the config fingerprint covers that case.
+ */
+export async function assertTextureFolderUnchanged(
+  runDir: string,
+  dir: string,
+  now: TextureFolderFingerprint,
+  verb: string,
+): Promise<void> {
   const path = join(runDir, "textures.json");
   let recorded: RunTexturesRecord;
   try {
     recorded = JSON.parse(await Deno.readTextFile(path));
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return; // no textures then; the config check covers it
+    if (e instanceof Deno.errors.NotFound) return;
     throw e;
   }
-  if (!textures) return;
-  const changes = textureFolderChanges(recorded.fingerprint, textures.fingerprint);
+  const changes = textureFolderChanges(recorded.fingerprint, now);
   if (changes.length) {
     throw new Error(
-      `cannot resume ${runDir}: the texture folder ${textures.dir} is not the one the run ` +
+      `cannot ${verb} ${runDir}: the texture folder ${dir} is not the one the run ` +
         `started with: ${changes.join("; ")} (${recorded.fingerprint.files} -> ` +
-        `${textures.fingerprint.files} images)`,
+        `${now.files} images)`,
     );
   }
 }
