@@ -2,11 +2,18 @@
  * One RD + CCL training step at real size: WideResNet-50-2 (random weights), 256 x 256 images,
  * batch 16 by default, on wasm unless `--backend` says otherwise. Prints the step times, the
  * wasm heap's high-water mark, TF.js's peak tensor bytes during a step and the process RSS, as
- * one JSON line. Not a `deno bench` file: one step takes tens of seconds on a CPU.
+ * one JSON line, and where the wasm heap goes, phase by phase (stderr; `phases` in the JSON):
+ * the heap size (its high-water mark: wasm memory never shrinks), the bytes held by live
+ * tensors (counted exactly, by watching the backend's allocations) and their peak since the
+ * previous phase. The heap minus the tensor bytes is what the wasm kernels hold themselves
+ * (XNNPACK's packed convolution weights, scratch) plus allocator slack.
+ * `--out FILE` also writes the record (with machine, load and git commit) into FILE's `runs`
+ * (JSON), replacing an earlier run of the same configuration.
+ * Not a `deno bench` file: one step takes tens of seconds on a CPU.
  *
  * ```sh
  * deno run -A bench/big_step.ts [--batch 16] [--size 256] [--steps 2] [--backend wasm]
- *   [--backbone wide_resnet50_2:random] [--window 3] [--no-ccl]
+ *   [--backbone wide_resnet50_2:random] [--window 3] [--no-ccl] [--out results/big_step.json]
  * ```
  * @module
  */
@@ -20,9 +27,12 @@ import { createMethod } from "../lib/methods/registry.ts";
 import { rdPresetFor } from "../lib/methods/rd/config.ts";
 import { createTrainer } from "../lib/methods/trainer.ts";
 import { mulberry32, randomNormal } from "../lib/util/random.ts";
+import { writeJsonAtomic } from "../lib/util/atomic_write.ts";
+import { gitRevision } from "../lib/util/git_revision.ts";
+import { type HeapPhase, watchWasmHeap } from "./wasm_heap_watch.ts";
 
 const args = parseArgs(Deno.args, {
-  string: ["backend", "backbone"],
+  string: ["backend", "backbone", "out"],
   boolean: ["ccl"],
   default: {
     batch: 16,
@@ -45,8 +55,23 @@ for (const [name, value] of [["batch", batch], ["size", size], ["steps", steps]]
   }
 }
 
+const loadBefore = Deno.loadavg();
 const backend = await selectBackend({ requested: args.backend, log: false });
+const heapWatch = watchWasmHeap();
+const phases: HeapPhase[] = [];
+const phase = (name: string) => {
+  if (!heapWatch) return;
+  const at = heapWatch.mark(name);
+  phases.push(at);
+  const mib = (b: number) => Math.round(b / 2 ** 20);
+  console.error(
+    `[big_step] ${name}: heap ${mib(at.heapBytes)} MiB, tensors ${mib(at.tensorBytes)} MiB ` +
+      `(peak since last ${mib(at.peakTensorBytes)} MiB)`,
+  );
+};
+phase("backend ready");
 const backbone = await loadBackbone(args.backbone);
+phase("backbone loaded");
 const rng = mulberry32(1);
 const values = () =>
   Float32Array.from({ length: batch * size * size * 3 }, () => randomNormal(rng));
@@ -61,8 +86,19 @@ const trainableParameters = method.parameterGroups()
   .flatMap((group) => group.variables)
   .reduce((sum, variable) => sum + variable.size, 0);
 const ccl = args.ccl ? cclObjective(method, { window }, 0) : undefined;
-const objective = ccl ?? methodObjective(method);
+const baseObjective = ccl ?? methodObjective(method);
+// The forward pass (with its gradient tape) ends when `losses` returns: a phase mark there.
+const objective = {
+  ...baseObjective,
+  losses: (batch: Parameters<typeof baseObjective.losses>[0]) => {
+    const losses = baseObjective.losses(batch);
+    phase(`step ${stepIndex}: forward (tape built)`);
+    return losses;
+  },
+};
+let stepIndex = 0;
 const trainer = createTrainer(objective, { clipNorm: 5 });
+phase("model, objective and trainer created");
 
 /** The wasm module's linear memory never shrinks: its size is the heap's high-water mark. */
 function wasmHeapBytes(): number | undefined {
@@ -74,6 +110,7 @@ const stepSeconds: number[] = [];
 let peakTensorBytes = 0;
 let losses: Record<string, number> = {};
 for (let step = 0; step < steps; step++) {
+  stepIndex = step;
   objective.beginStep?.(step);
   const started = performance.now();
   if (step === steps - 1 && steps > 1) {
@@ -87,10 +124,11 @@ for (let step = 0; step < steps; step++) {
     losses = await trainer.step({ images, augmented, classIds });
     stepSeconds.push((performance.now() - started) / 1000);
   }
+  phase(`step ${step}: done (backward, clipping, optimiser)`);
 }
 const heap = wasmHeapBytes();
 const mib = (bytes: number | undefined) => bytes === undefined ? null : Math.round(bytes / 2 ** 20);
-console.log(JSON.stringify({
+const record = {
   step: `RD${args.ccl ? " + CCL" : ""} train step`,
   backbone: backbone.name,
   backend: backend.name,
@@ -104,7 +142,45 @@ console.log(JSON.stringify({
   rssMiB: mib(Deno.memoryUsage().rss),
   losses,
   tensorsAfter: tf.memory().numTensors,
-}));
+  peakLiveTensorMiB: heapWatch ? mib(heapWatch.peakTensorBytes) : null,
+  phases: phases.map((p) => ({
+    phase: p.name,
+    heapMiB: mib(p.heapBytes),
+    tensorMiB: mib(p.tensorBytes),
+    peakTensorMiBSincePrevious: mib(p.peakTensorBytes),
+  })),
+};
+console.log(JSON.stringify(record));
+if (args.out) {
+  const cpu = (await Deno.readTextFile("/proc/cpuinfo").catch(() => ""))
+    .match(/model name\s*:\s*(.+)/)?.[1]?.trim() ?? "unknown";
+  const run = {
+    ...record,
+    command: `deno run -A bench/big_step.ts ${Deno.args.join(" ")}`,
+    date: new Date().toISOString(),
+    machine: {
+      cpu,
+      cores: navigator.hardwareConcurrency,
+      memoryBytes: Deno.systemMemoryInfo().total,
+    },
+    conditions: {
+      loadAverageBefore: loadBefore,
+      loadAverageAfter: Deno.loadavg(),
+      note: "shared machine: other processes (other helpers' tests and benchmarks) held cores",
+    },
+    git: await gitRevision(),
+  };
+  // One file holds every configuration run: a new run replaces the one of the same step,
+  // backbone, batch and size.
+  const previous = await Deno.readTextFile(args.out).then(JSON.parse).catch(() => ({}));
+  const key = (r: typeof record) => `${r.step}|${r.backbone}|${r.backend}|${r.batch}|${r.size}`;
+  const runs = (Array.isArray(previous.runs) ? previous.runs : [])
+    .filter((r: typeof record) => key(r) !== key(record));
+  await writeJsonAtomic(args.out, {
+    about: "bench/big_step.ts: one RD / RD + CCL training step at real size on one backend",
+    runs: [...runs, run],
+  });
+}
 trainer.dispose();
 ccl?.dispose();
 method.dispose();

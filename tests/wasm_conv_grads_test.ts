@@ -5,7 +5,11 @@ import "../lib/backend/register_gradients.ts";
 import { assert, assertEquals, assertThrows } from "@std/assert";
 import { registerWasmConvGradients } from "../lib/backend/wasm_conv_grads.ts";
 import { planAxis } from "../lib/backend/wasm_conv_phase_plan.ts";
-import { unalignedTapPadding } from "../lib/backend/wasm_conv_backprop_filter.ts";
+import {
+  conv2dBackpropFilterViaConv2D,
+  unalignedTapPadding,
+} from "../lib/backend/wasm_conv_backprop_filter.ts";
+import { conv2dBackpropFilterSimd } from "../lib/backend/wasm_conv_filter_simd.ts";
 import { mulberry32, randomNormal } from "../lib/util/random.ts";
 
 type Pad = "same" | "valid" | tf.backend_util.ExplicitPadding;
@@ -107,6 +111,18 @@ const CONV_CASES: ConvCase[] = [
   // oh*ow*n = 512: the filter gradient pads dy with zero taps (see unalignedTapPadding).
   { x: [2, 16, 16, 3], filter: [3, 3, 3, 2], strides: 1, pad: "same" },
   { x: [2, 32, 31, 2], filter: [3, 3, 2, 2], strides: 2, pad: "same" },
+  // Multiples of 4 input and 8 output channels: the SIMD filter gradient without padded copies.
+  { x: [2, 9, 7, 4], filter: [3, 3, 4, 8], strides: 1, pad: "same" },
+  { x: [3, 9, 7, 8], filter: [3, 3, 8, 16], strides: 2, pad: "same" },
+  { x: [2, 8, 10, 4], filter: [3, 3, 4, 8], strides: 2, pad: "same" },
+  { x: [2, 9, 9, 4], filter: [3, 2, 4, 8], strides: 2, pad: "valid" },
+  { x: [2, 7, 8, 8], filter: [2, 2, 8, 8], strides: 2, pad: "valid" },
+  { x: [2, 9, 8, 4], filter: [3, 3, 4, 8], strides: [2, 1], pad: "same" },
+  { x: [2, 9, 8, 4], filter: [3, 3, 4, 8], strides: 2, pad: [[0, 0], [1, 2], [0, 1], [0, 0]] },
+  { x: [1, 5, 6, 4], filter: [5, 5, 4, 8], strides: 1, pad: "valid" },
+  { x: [2, 6, 6, 4], filter: [3, 3, 4, 8], strides: 1, pad: [[0, 0], [4, 0], [0, 3], [0, 0]] },
+  // Rows of 40*(32+12)*4 bytes: the kernel sums the 40 rows in several cache-sized bands.
+  { x: [1, 40, 40, 12], filter: [3, 3, 12, 32], strides: 1, pad: "same" },
 ];
 
 const TRANSPOSE_CASES: TransposeCase[] = [
@@ -160,6 +176,34 @@ Deno.test("wasm conv2d output and gradients match the cpu backend", async () => 
   }
 });
 
+Deno.test("the direct SIMD filter gradient and the Conv2D route agree", async () => {
+  await onBackend("wasm", () => {});
+  const backend = tf.backend() as unknown as Parameters<typeof conv2dBackpropFilterSimd>[0];
+  const read = (t: tf.TensorInfo) => (backend.readSync(t.dataId) as Float32Array).slice();
+  // Whole register blocks (8 -> 16), and channels zero-padded to them (3 -> 4, 2 -> 8, 5 -> 8).
+  for (const c of [CONV_CASES[21], CONV_CASES[2], CONV_CASES[4], CONV_CASES[17]]) {
+    const info = tf.backend_util.computeConv2DInfo(c.x, c.filter, c.strides, 1, c.pad);
+    const x = seeded4d(c.x, 1);
+    const dy = seeded4d([info.batchSize, info.outHeight, info.outWidth, info.outChannels], 2);
+    const attrs = { strides: c.strides, pad: c.pad, dataFormat: "NHWC", filterShape: c.filter };
+    const viaConv = conv2dBackpropFilterViaConv2D({ inputs: { x, dy }, backend, attrs });
+    const direct = conv2dBackpropFilterSimd(backend, x, dy, {
+      ...info,
+      padTop: info.padInfo.top,
+      padLeft: info.padInfo.left,
+    });
+    try {
+      if (direct === undefined) throw new Error("the SIMD kernel should run on this engine");
+      assertEquals(direct.shape, c.filter);
+      assertClose(`direct vs Conv2D route, ${describe(c)}`, read(direct), read(viaConv));
+    } finally {
+      if (direct !== undefined) backend.disposeData(direct.dataId);
+      backend.disposeData(viaConv.dataId);
+      tf.dispose([x, dy]);
+    }
+  }
+});
+
 Deno.test("wasm conv2dTranspose output and gradients match the cpu backend", async () => {
   for (const [i, c] of TRANSPOSE_CASES.entries()) {
     const want = await onBackend("cpu", () => conv2dTransposeWithGrads(c, 200 + i));
@@ -209,6 +253,8 @@ Deno.test("wasm conv gradient kernels leak no tensors or backend buffers", async
   try {
     const step = () => {
       conv2dWithGrads(CONV_CASES[2], 7);
+      conv2dWithGrads(CONV_CASES[21], 10);
+      conv2dWithGrads(CONV_CASES[4], 11);
       conv2dTransposeWithGrads(TRANSPOSE_CASES[0], 8);
       conv2dWithGrads(CONV_CASES[12], 9);
     };

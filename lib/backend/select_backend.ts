@@ -6,6 +6,8 @@ import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import "@tensorflow/tfjs-backend-wasm";
 import { registerWasmConvGradients } from "./wasm_conv_grads.ts";
+import { registerWasmSharedIdentity } from "./wasm_identity.ts";
+import { registerWasmTransientConv2d } from "./wasm_conv2d_transient.ts";
 import { initWasmBackend } from "./wasm_threads.ts";
 
 /** Backends in the order they are preferred when none is requested. */
@@ -150,7 +152,14 @@ async function tryBackend(name: BackendName, forced = false): Promise<Started | 
         // CCL_WASM_THREADS (default 1) decides single- or multi-threaded wasm.
         const { threads, reason } = await initWasmBackend();
         const device = threads > 1 ? `${threads} threads (${reason})` : undefined;
-        return await activate("wasm", "wasm", () => registerWasmConvGradients(), device);
+        // Memory: the shared Identity keeps the gradient tape from copying what it saves; the
+        // transient Conv2D keeps no packed copies of trainable filters.
+        const register = () => {
+          registerWasmConvGradients();
+          registerWasmSharedIdentity();
+          registerWasmTransientConv2d();
+        };
+        return await activate("wasm", "wasm", register, device);
       }
       case "cpu":
         return await activate("cpu", "cpu");

@@ -1,5 +1,7 @@
 /**
- * `Conv2DBackpropFilter` for the `wasm` backend, computed by its fast forward `Conv2D`.
+ * `Conv2DBackpropFilter` for the `wasm` backend: the direct SIMD kernel of
+ * `wasm_conv_filter_simd.ts`, or, where the engine cannot run it (no SIMD, or the backend's
+ * memory out of reach), a call to the backend's fast forward `Conv2D`:
  *
  * dW[kh, kw, ci, co] = sum over n, y, x of X[n, y*s + kh - pad, x*s + kw - pad, ci] * dY[n, y, x, co]
  *
@@ -25,6 +27,7 @@ import {
   requireFloat4d,
   type Shape4,
 } from "./wasm_conv_checks.ts";
+import { conv2dBackpropFilterSimd } from "./wasm_conv_filter_simd.ts";
 import { swapOuterAndInnerAxes } from "./wasm_heap_transpose.ts";
 import { WasmKernelScope } from "./wasm_kernel_scope.ts";
 
@@ -35,15 +38,29 @@ export interface BackpropFilterAttrs extends ConvGradAttrs {
   filterShape: Shape4;
 }
 
-/**
- * Kernel function for `Conv2DBackpropFilter` on `wasm`: the gradient of a conv2d with
- * respect to its filter, given the conv input `x` and the output gradient `dy`.
- */
-export function conv2dBackpropFilterWasm(args: {
+/** Arguments of a kernel function. */
+interface KernelArgs {
   inputs: tf.NamedTensorInfoMap;
   backend: unknown;
   attrs?: tf.NamedAttrMap;
-}): tf.TensorInfo {
+}
+
+/**
+ * Kernel function for `Conv2DBackpropFilter` on `wasm`: the gradient of a conv2d with
+ * respect to its filter, given the conv input `x` and the output gradient `dy`. Computed by
+ * the direct SIMD kernel of `wasm_conv_filter_simd.ts` when it can run, else by
+ * {@linkcode conv2dBackpropFilterViaConv2D}.
+ */
+export function conv2dBackpropFilterWasm(args: KernelArgs): tf.TensorInfo {
+  return backpropFilter(args, true);
+}
+
+/** The same gradient always through the stock forward `Conv2D` (see the module doc). */
+export function conv2dBackpropFilterViaConv2D(args: KernelArgs): tf.TensorInfo {
+  return backpropFilter(args, false);
+}
+
+function backpropFilter(args: KernelArgs, allowDirect: boolean): tf.TensorInfo {
   const attrs = args.attrs as unknown as BackpropFilterAttrs;
   assertSupported(FILE, "Conv2DBackpropFilter", attrs);
   const x = requireFloat4d(FILE, "x", args.inputs.x);
@@ -67,6 +84,14 @@ export function conv2dBackpropFilterWasm(args: {
   const [extraRows, extraCols] = unalignedTapPadding(info.outHeight, info.outWidth, info.batchSize);
 
   const backend = args.backend as BackendWasm;
+  const direct = allowDirect && conv2dBackpropFilterSimd(backend, x, dy, {
+    ...info,
+    filterHeight: kh,
+    filterWidth: kw,
+    padTop: top,
+    padLeft: left,
+  });
+  if (direct) return direct;
   const scope = new WasmKernelScope(backend);
   try {
     const [n, h, w, ci] = x.shape;

@@ -13,6 +13,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { addN } from "../backend/add_n.ts";
 // The objective is differentiated, and tfjs-core alone registers no gradient functions; the
 // union package's node bundle registers them into the same engine (as lib/methods/trainer.ts).
 import "../backend/register_gradients.ts";
@@ -195,7 +196,7 @@ export function cclObjective(
         settings.temperatureGlobal,
       )
       : tf.scalar(0);
-    const total = tf.addN([
+    const total = addN([
       original.loss,
       tf.mul(global, settings.lambdaGlobal),
       tf.mul(local, settings.lambdaLocal),

@@ -11,6 +11,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { addN } from "../backend/add_n.ts";
 import { gatherRows, l2NormalizeLastAxis, MIN_SQUARED_NORM } from "./ops.ts";
 import { matchPixels } from "./pixel_matching.ts";
 import { NO_PARTNER, pickDifferentClass, pickSameClass } from "./pairing.ts";
@@ -263,7 +264,7 @@ function fusedLoss(
             temperature,
           )
         );
-        const dNegative = tf.addN(dLogits); // d loss / d (q . negative key)
+        const dNegative = addN(dLogits); // d loss / d (q . negative key)
         const column = (t: tf.Tensor) => tf.reshape(t, [rows, 1]);
         let dq = tf.mul(column(dNegative), terms.negativeKeys);
         let dKeyRows = tf.scatterND(
@@ -438,6 +439,6 @@ export function localContrastiveLoss(
       const pairs = drawLocalPairs(inputs, classIds, options, rng);
       return localLossFromPairs(inputs.query, inputs.key, pairs, options.temperature);
     });
-    return tf.div(tf.addN(perScale), perScale.length) as tf.Scalar;
+    return tf.div(addN(perScale), perScale.length) as tf.Scalar;
   });
 }

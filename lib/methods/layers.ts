@@ -11,6 +11,16 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { deriveSeed, mulberry32, randomNormal } from "../util/random.ts";
+import { convTranspose2x2 } from "../backend/conv_transpose_2x2.ts";
+import {
+  fusedRunningStatistics,
+  fusedTrainingBatchNorm,
+  hasFusedTrainingBatchNorm,
+  registerWasmBatchNorm,
+} from "../backend/wasm_batch_norm.ts";
+
+// Only registers kernels for the name "wasm"; loading the wasm backend stays the caller's.
+registerWasmBatchNorm();
 
 /**
  * Owns a set of variables under stable, human-readable names (used for checkpoints) and
@@ -284,30 +294,18 @@ export function createConvTranspose2x2(
  * y[b, 2h+i, 2w+j, o] = Σ_c x[b, h, w, c] · weight[c, i, j, o].
  *
  * The kernel does not overlap itself, so this is one matrix product followed by a
- * depth-to-space reshuffle: cheaper than `conv2dTranspose` and differentiable with matmul
- * gradients only (no convolution-gradient kernels needed on any backend).
+ * depth-to-space reshuffle, with direct convolution gradients that read dy in place (see
+ * `lib/backend/conv_transpose_2x2.ts`): cheaper than `conv2dTranspose` on every backend.
  */
 export function applyConvTranspose2x2(layer: ConvTranspose2x2, x: tf.Tensor4D): tf.Tensor4D {
-  const [inChannels, , , outChannels] = layer.weight.shape;
-  const [batch, height, width, channels] = x.shape;
-  if (channels !== inChannels) {
+  const inChannels = layer.weight.shape[0];
+  if (x.shape[3] !== inChannels) {
     throw new Error(
       `lib/methods/layers.ts: transposed conv expects ${inChannels} input channels, got [${x.shape}]`,
     );
   }
   return tf.tidy(() => {
-    const flat = tf.matMul(
-      tf.reshape(x, [batch * height * width, inChannels]),
-      tf.reshape(layer.weight, [inChannels, 4 * outChannels]),
-    );
-    // [B*H, W, i, j*out] -> [B*H, i, W, j*out]: rows become 2h+i, columns 2w+j.
-    const rows = tf.transpose(tf.reshape(flat, [batch * height, width, 2, 2 * outChannels]), [
-      0,
-      2,
-      1,
-      3,
-    ]);
-    const y = tf.reshape(rows, [batch, 2 * height, 2 * width, outChannels]) as tf.Tensor4D;
+    const y = convTranspose2x2(x, layer.weight);
     return layer.bias ? tf.add(y, layer.bias) : y;
   });
 }
@@ -413,7 +411,9 @@ export function applyBatchNorm(bn: BatchNorm, x: tf.Tensor4D, training: boolean)
  * Autodiff instead tiles every per-channel factor to the full activation shape, which is
  * slow on the wasm backend. `onStats` receives the batch mean and biased variance (e.g. to
  * update running statistics; no gradient flows through them). The one batch-norm gradient of
- * the project: the methods' layers and the pretraining backbone both use it.
+ * the project: the methods' layers and the pretraining backbone both use it. On `wasm` the
+ * forward and backward passes are one fused kernel each (`lib/backend/wasm_batch_norm.ts`,
+ * same formulas, statistics blocked and merged in float64); other backends run the ops below.
  *
  * @example
  * ```ts
@@ -431,6 +431,7 @@ export function trainingBatchNorm(
   epsilon: number,
   onStats?: (mean: tf.Tensor1D, variance: tf.Tensor1D) => void,
 ): tf.Tensor4D {
+  if (hasFusedTrainingBatchNorm()) return fusedTrainingBatchNorm(x, gamma, beta, epsilon, onStats);
   const count = x.shape[0] * x.shape[1] * x.shape[2];
   const forward = (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, save: tf.GradSaveFunc) => {
     const { mean, variance } = tf.moments(x, [0, 1, 2]);
@@ -471,6 +472,21 @@ function updateRunningStatistics(
   variance: tf.Tensor,
   count: number,
 ): void {
+  if (hasFusedTrainingBatchNorm()) {
+    // One kernel, bit-identical to the ops below.
+    const [mean1, var1] = fusedRunningStatistics(
+      bn.runningMean,
+      bn.runningVar,
+      mean as tf.Tensor1D,
+      variance as tf.Tensor1D,
+      bn.momentum,
+      count,
+    );
+    bn.runningMean.assign(mean1);
+    bn.runningVar.assign(var1);
+    tf.dispose([mean1, var1]);
+    return;
+  }
   tf.tidy(() => {
     const m = bn.momentum;
     // Not on the path to any loss, so the gradient tape never differentiates through it.

@@ -72,7 +72,7 @@ const DESTSEG_INFO: MethodInfo = {
 
 const DMAD_INFO: MethodInfo = {
   name: "dmad",
-  summary: "DMAD (RD skeleton + memory bottleneck + pyramid deformation module)",
+  summary: "DMAD (RD skeleton on a learned pre-deformation of the image + VQ memory bottleneck)",
   // RD's skeleton: the bottleneck is at stride 32.
   sizeMultiple: 32,
   backboneStages: 3,

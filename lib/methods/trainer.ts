@@ -10,6 +10,8 @@ import * as tf from "@tensorflow/tfjs-core";
 // load under Deno (extensionless ESM imports); the union package's node bundle registers them
 // all into the same tfjs-core instance.
 import "../backend/register_gradients.ts";
+import { addN } from "../backend/add_n.ts";
+import { throwIfWebGpuErrors, watchWebGpuErrors } from "../backend/webgpu_errors.ts";
 import { createOptimizer } from "../optim/create_optimizer.ts";
 import type { Optimizer, OptimizerSpec } from "../optim/types.ts";
 import type {
@@ -38,7 +40,8 @@ export interface Trainer {
   /**
    * One optimisation step; resolves to every named loss of the batch (before the update). The
    * losses are read back asynchronously, once, after the update: a synchronous read-back would
-   * stall the step and crashes TF.js WebGPU under Deno.
+   * stall the step and crashes TF.js WebGPU under Deno. On WebGPU, throws when the device
+   * reported an error meanwhile (a kernel that did not run leaves wrong numbers, silently).
    */
   step(batch: TrainBatch): Promise<Record<string, number>>;
   /** The name of the phase step `step` belongs to (`"train"` without phases). */
@@ -87,6 +90,8 @@ export function groupOptimizerSpec(group: ParameterGroup): OptimizerSpec {
  *   schedule: { kind: "multistep" as const, milestones: [0.5], gamma: 0.1 },
  * };
  * if (scheduledLearningRate(group, 60, 100) !== 0.1) throw new Error();
+ * const cosine = { ...group, schedule: { kind: "cosine" as const } };
+ * if (Math.abs(scheduledLearningRate(cosine, 50, 100) - 0.5) > 1e-12) throw new Error();
  * ```
  */
 export function scheduledLearningRate(
@@ -96,6 +101,11 @@ export function scheduledLearningRate(
 ): number {
   const schedule = group.schedule ?? { kind: "constant" };
   if (schedule.kind === "constant" || totalSteps === undefined) return group.learningRate;
+  if (schedule.kind === "cosine") {
+    const floor = schedule.minFactor ?? 0;
+    const progress = Math.min(step / Math.max(totalSteps, 1), 1);
+    return group.learningRate * (floor + (1 - floor) * 0.5 * (1 + Math.cos(Math.PI * progress)));
+  }
   const passed = schedule.milestones.filter((m) => step >= Math.round(m * totalSteps)).length;
   return group.learningRate * schedule.gamma ** passed;
 }
@@ -125,7 +135,9 @@ export type OptimizerWeights = Array<{ name: string; tensor: tf.Tensor }>;
 export function globalNorm(tensors: readonly tf.Tensor[]): tf.Scalar {
   return tf.tidy(() => {
     if (tensors.length === 0) return tf.scalar(0);
-    return tf.sqrt(tf.addN(tensors.map((t) => tf.sum(tf.square(t))))) as tf.Scalar;
+    // Not `tf.addN`: models have more variables than TF.js WebGPU's AddN can bind (add_n.ts).
+    // Each square is freed once summed: no squared copy of every gradient at once (memory).
+    return tf.sqrt(addN(tensors.map((t) => tf.tidy(() => tf.sum(tf.square(t)))))) as tf.Scalar;
   });
 }
 
@@ -282,6 +294,8 @@ export function createTrainer(objective: Objective, options: TrainerOptions = {}
     );
   let lastGradNorm = NaN;
   let steps = 0;
+  // On WebGPU a failed kernel only raises a device event; the step checks for them.
+  watchWebGpuErrors();
 
   // Stable names (checkpoints) <-> TF.js's process-global variable names.
   const stableName = new Map<string, string>();
@@ -314,7 +328,37 @@ export function createTrainer(objective: Objective, options: TrainerOptions = {}
     // Gradients to apply per active group; they leave the tidy, because the optimisers create
     // their state on the first update, which must outlive any scope.
     const updates: Array<{ index: number; grads: tf.NamedTensorMap }> = [];
-    const gradNorm = tf.tidy(() => {
+    let packed: tf.Tensor1D;
+    try {
+      packed = tf.tidy(() => packStep());
+    } catch (error) {
+      tf.dispose([...kept, ...updates.flatMap(({ grads }) => Object.values(grads))]);
+      throw error;
+    }
+    tf.dispose(kept);
+    try {
+      for (const { index, grads } of updates) optimizers[index].applyGradients(grads);
+    } finally {
+      tf.dispose(updates.flatMap(({ grads }) => Object.values(grads)));
+    }
+    let values: Float32Array;
+    try {
+      values = await packed.data() as Float32Array;
+    } finally {
+      packed.dispose();
+    }
+    throwIfWebGpuErrors(`lib/methods/trainer.ts: step ${steps} of "${objective.name}"`);
+    const result: Record<string, number> = {};
+    names.forEach((name, i) => result[name] = values[i]);
+    lastGradNorm = values[names.length];
+    steps++;
+    return result;
+
+    /**
+     * Gradients of the total into `updates` (clipped as asked) and every named loss and the
+     * gradient norm stacked in one tensor: one read-back per step.
+     */
+    function packStep(): tf.Tensor1D {
       const { grads } = tf.variableGrads(() => {
         const losses = objective.losses(batch);
         names = Object.keys(losses);
@@ -350,30 +394,8 @@ export function createTrainer(objective: Objective, options: TrainerOptions = {}
         for (const grad of Object.values(own)) tf.keep(grad);
         updates.push({ index: i, grads: own });
       }
-      return tf.keep(norm);
-    });
-    const values: number[] = [];
-    try {
-      // One scalar at a time, before the update: on TF.js WebGPU (llvmpipe, under Deno) a
-      // stacked read-back came back as zeros (see the README's WebGPU note).
-      for (const scalar of [...kept, gradNorm]) values.push((await scalar.data())[0]);
-    } catch (error) {
-      tf.dispose(updates.flatMap(({ grads }) => Object.values(grads)));
-      throw error;
-    } finally {
-      gradNorm.dispose();
-      tf.dispose(kept);
+      return tf.stack([...kept, norm]) as tf.Tensor1D;
     }
-    try {
-      for (const { index, grads } of updates) optimizers[index].applyGradients(grads);
-    } finally {
-      tf.dispose(updates.flatMap(({ grads }) => Object.values(grads)));
-    }
-    const result: Record<string, number> = {};
-    names.forEach((name, i) => result[name] = values[i]);
-    lastGradNorm = values[names.length];
-    steps++;
-    return result;
   }
 
   return {

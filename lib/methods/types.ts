@@ -132,7 +132,12 @@ export type LearningRateSchedule =
    * Multiplied by `gamma` at each milestone (a fraction of the total steps), as PyTorch's
    * `MultiStepLR` (DRAEM: milestones [0.8, 0.9], gamma 0.2).
    */
-  | { kind: "multistep"; milestones: number[]; gamma: number };
+  | { kind: "multistep"; milestones: number[]; gamma: number }
+  /**
+   * Cosine annealing from the group's rate to `minFactor` times it (default 0) over the whole
+   * training, per step (PyTorch's `CosineAnnealingLR` with `T_max` = all steps; DMAD).
+   */
+  | { kind: "cosine"; minFactor?: number };
 
 /** The optimiser of a group without its learning rate (which is the group's). */
 export type GroupOptimizer = Omit<OptimizerSpec, "learningRate">;

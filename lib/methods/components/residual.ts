@@ -5,6 +5,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { addN } from "../../backend/add_n.ts";
 import {
   applyBatchNorm,
   applyConv2d,
@@ -175,6 +176,6 @@ export function applyDilatedConv3x3(
         terms.push(tf.matMul(tf.reshape(window, [-1, cin]), tap));
       }
     }
-    return tf.reshape(tf.addN(terms), [batch, height, width, cout]) as tf.Tensor4D;
+    return tf.reshape(addN(terms), [batch, height, width, cout]) as tf.Tensor4D;
   });
 }

@@ -19,6 +19,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { addN } from "../../backend/add_n.ts";
 import type { Backbone } from "../../backbones/types.ts";
 import { applyFrozen } from "../components/frozen.ts";
 import { topKMeanScores } from "../components/scores.ts";
@@ -79,7 +80,7 @@ export function binaryFocalLoss(p: tf.Tensor, target: tf.Tensor, gamma: number):
  */
 export function destsegCosineLoss(teacher: tf.Tensor4D[], student: tf.Tensor4D[]): tf.Scalar {
   return tf.tidy(() =>
-    tf.addN(teacher.map((t, s) => {
+    addN(teacher.map((t, s) => {
       const distance = tf.sub(1, tf.sum(tf.mul(l2Normalize(t), l2Normalize(student[s])), 3));
       return tf.div(tf.sum(distance), t.shape[1] * t.shape[2]);
     })) as tf.Scalar

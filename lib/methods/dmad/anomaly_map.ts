@@ -1,25 +1,25 @@
 /**
- * DMAD's anomaly map: RD's per-scale residual (1 - cosine between the target features and the
- * *warped* reconstruction, upsampled and combined over scales) plus `deformationWeight` times
- * the deformation magnitude (|offset| / maxOffset per scale, upsampled and averaged), blurred
- * with a Gaussian. The image score is the map's maximum.
+ * DMAD's map and score from two parts already in the input's frame: the residual (RD's
+ * per-scale 1 - cosine on the deformed image, upsampled, combined over scales and carried back
+ * by the inverse fields) and the diversity (the inverse fields' magnitude). Both are blurred
+ * (Gaussian, sigma 4, as the official code); the diversity is divided by its largest possible
+ * value (`bound`, coarse + fine offset) and weighted:
+ * map = blur(residual) + w · blur(diversity) / bound,
+ * score = max(blur(residual)) + w · max(blur(diversity)) / bound.
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { type BlurPadding, gaussianBlur } from "../gaussian_blur.ts";
-import { rdAnomalyMap } from "../rd/anomaly_map.ts";
-import type { MapReduction } from "../rd/config.ts";
+import type { Prediction } from "../types.ts";
 
 export { maxScores } from "../components/scores.ts";
 
-/** Options of {@linkcode dmadAnomalyMap}. */
+/** Options of {@linkcode dmadPrediction}. */
 export interface DMADMapOptions {
-  /** Weight of the deformation magnitude against the residual. */
+  /** Weight w of the diversity against the residual. */
   deformationWeight: number;
-  /** The offsets' bound (magnitudes are divided by it). */
-  maxOffset: number;
-  /** "mean" (default) or "sum" over scales, for both parts. */
-  reduction?: MapReduction;
+  /** The diversity's largest possible value (the diversity is divided by it). */
+  bound: number;
   /** Gaussian blur sigma in pixels (default 4); 0 disables the blur. */
   sigma?: number;
   /** Blur border handling (default "reflect"). */
@@ -27,48 +27,43 @@ export interface DMADMapOptions {
 }
 
 /**
- * Anomaly maps [B, H, W] at `size` from targets, warped reconstructions and their offsets.
+ * Maps [B, H, W] and scores [B] from the residual and diversity maps [B, H, W].
  *
  * @example
  * ```ts
  * import "@tensorflow/tfjs-backend-cpu";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { dmadAnomalyMap } from "./anomaly_map.ts";
- * const f = [tf.ones([1, 4, 4, 2]) as tf.Tensor4D];
- * const o = [tf.zeros([1, 4, 4, 2]) as tf.Tensor4D];
- * const map = dmadAnomalyMap(f, f, o, [16, 16], { deformationWeight: 1, maxOffset: 2 }); // zeros
+ * import { dmadPrediction } from "./anomaly_map.ts";
+ * const residual = tf.fill([1, 4, 4], 0.5) as tf.Tensor3D;
+ * const diversity = tf.fill([1, 4, 4], 0.1) as tf.Tensor3D;
+ * const { scores } = dmadPrediction(residual, diversity, { deformationWeight: 0.5, bound: 0.2, sigma: 0 });
+ * // 0.5 + 0.5 · 0.1 / 0.2 = 0.75
+ * if (Math.abs(scores.dataSync()[0] - 0.75) > 1e-6) throw new Error();
  * ```
  */
-export function dmadAnomalyMap(
-  targets: readonly tf.Tensor4D[],
-  warped: readonly tf.Tensor4D[],
-  offsets: readonly tf.Tensor4D[],
-  size: [number, number],
+export function dmadPrediction(
+  residual: tf.Tensor3D,
+  diversity: tf.Tensor3D,
   options: DMADMapOptions,
-): tf.Tensor3D {
-  if (offsets.length !== targets.length) {
+): Prediction {
+  if (residual.shape.some((d, i) => d !== diversity.shape[i])) {
     throw new Error(
-      `lib/methods/dmad/anomaly_map.ts: need one offset field per scale (${targets.length}), ` +
-        `got ${offsets.length}`,
+      `lib/methods/dmad/anomaly_map.ts: residual [${residual.shape}] and diversity ` +
+        `[${diversity.shape}] maps must have the same shape`,
     );
   }
-  const reduction = options.reduction ?? "mean";
+  if (!(options.bound > 0)) {
+    throw new Error(`lib/methods/dmad/anomaly_map.ts: bound must be > 0, got ${options.bound}`);
+  }
   const sigma = options.sigma ?? 4;
   return tf.tidy(() => {
-    const residual = rdAnomalyMap(targets, warped, size, { reduction, sigma: 0 });
-    const magnitudes = offsets.map((o) => {
-      const magnitude = tf.div(tf.sqrt(tf.sum(tf.square(o), 3, true)), options.maxOffset);
-      return tf.squeeze(
-        tf.image.resizeBilinear(magnitude as tf.Tensor4D, size, false, true),
-        [3],
-      ) as tf.Tensor3D;
-    });
-    const summed = tf.addN(magnitudes);
-    const deformation = reduction === "mean" ? tf.div(summed, offsets.length) : summed;
-    const combined = tf.add(
-      residual,
-      tf.mul(deformation, options.deformationWeight),
-    ) as tf.Tensor3D;
-    return sigma > 0 ? gaussianBlur(combined, { sigma, padding: options.padding }) : combined;
+    const blur = (m: tf.Tensor3D) =>
+      sigma > 0 ? gaussianBlur(m, { sigma, padding: options.padding }) : m;
+    const r = blur(residual);
+    const d = tf.div(blur(diversity), options.bound) as tf.Tensor3D;
+    const w = options.deformationWeight;
+    const maps = tf.add(r, tf.mul(d, w)) as tf.Tensor3D;
+    const scores = tf.add(tf.max(r, [1, 2]), tf.mul(tf.max(d, [1, 2]), w)) as tf.Tensor1D;
+    return { maps, scores };
   });
 }

@@ -1,43 +1,53 @@
 /**
  * Configuration of DMAD: the RD skeleton's settings (see `../rd/config.ts`) plus the memory
- * module, the pyramid deformation module, the loss weights and the score's deformation weight.
+ * (vector quantiser), the pyramid pre-deformation module, the loss weights, the score's
+ * deformation weight and AdamW's weight decay.
  * @module
  */
 import { type RDConfig, resolveRDConfig } from "../rd/config.ts";
 
-/** DMAD's own settings (added to RD's). */
+/** DMAD's own settings (added to RD's); defaults are the official code's (see `mod.ts`). */
 export interface DMADExtras {
-  /** Prototypes in the bottleneck's memory bank. */
-  memorySize: number;
-  /** Softmax temperature of the memory's cosine attention (smaller: sparser read-out). */
-  memoryTemperature: number;
-  /** Largest deformation, in pixels of each scale (the sampler's window is ±maxOffset). */
-  maxOffset: number;
-  /** Hidden channels of each scale's offset head. */
-  offsetHiddenChannels: number;
-  /** Weight of the offsets' total variation in the loss (smooth deformation fields). */
-  smoothnessWeight: number;
-  /** Weight of the offsets' mean squared magnitude in the loss (deform only as needed). */
-  magnitudeWeight: number;
-  /** Weight of the memory attention's entropy in the loss (MemAE's sparsity term). */
-  entropyWeight: number;
-  /** Weight of the deformation magnitude in the anomaly map (added to the residual). */
+  /** Codewords of the vector-quantised memory on the deepest encoder map (official 200). */
+  codebookSize: number;
+  /** VQ commitment weight beta (official 0.25). */
+  commitmentWeight: number;
+  /** Channels of each reduced bottleneck path; 0 = c1 / 4 (official 64 for WRN-50). */
+  reducedChannels: number;
+  /** Hidden channels of the offset network (official 64). */
+  offsetChannels: number;
+  /** CoordConv cell size of the offset network's stem (official 4). */
+  coordCellSize: number;
+  /** Largest coarse offset in normalised grid units (official 2 · 8 / 256: 8 px at 256²). */
+  coarseOffset: number;
+  /** Largest fine offset in normalised grid units (official 2 · 3 / 256: 3 px at 256²). */
+  fineOffset: number;
+  /** Weight of the inverse-warp restoration MSE in the deformation loss (official gamma 1). */
+  inverseWeight: number;
+  /**
+   * Weight of the diversity (deformation magnitude, divided by its largest possible value) in
+   * the map and the score (official 0.05; 0.2 for screw, carpet and metal nut).
+   */
   deformationScoreWeight: number;
+  /** AdamW's decoupled weight decay (official: PyTorch's default 0.01). */
+  weightDecay: number;
 }
 
 /** DMAD's settings; JSON-serialisable. */
 export type DMADConfig = RDConfig & DMADExtras;
 
-/** Defaults of the DMAD-specific settings. */
+/** Defaults of the DMAD-specific settings (the official code's). */
 export const DMAD_EXTRA_DEFAULTS: Readonly<DMADExtras> = Object.freeze({
-  memorySize: 50,
-  memoryTemperature: 0.1,
-  maxOffset: 2,
-  offsetHiddenChannels: 32,
-  smoothnessWeight: 0.1,
-  magnitudeWeight: 0.01,
-  entropyWeight: 2e-4,
-  deformationScoreWeight: 0.1,
+  codebookSize: 200,
+  commitmentWeight: 0.25,
+  reducedChannels: 0,
+  offsetChannels: 64,
+  coordCellSize: 4,
+  coarseOffset: (2 * 8) / 256,
+  fineOffset: (2 * 3) / 256,
+  inverseWeight: 1,
+  deformationScoreWeight: 0.05,
+  weightDecay: 0.01,
 });
 
 const EXTRA_KEYS = Object.keys(DMAD_EXTRA_DEFAULTS) as (keyof DMADExtras)[];
@@ -61,8 +71,9 @@ function isNonNegative(value: unknown): value is number {
  * @example
  * ```ts
  * import { resolveDMADConfig } from "./config.ts";
- * const config = resolveDMADConfig("small_resnet", { memorySize: 20 });
- * if (config.memorySize !== 20 || config.maxOffset !== 2) throw new Error();
+ * const config = resolveDMADConfig("small_resnet", { codebookSize: 20 });
+ * if (config.codebookSize !== 20 || config.offsetChannels !== 64) throw new Error();
+ * if (config.mapReduction !== "sum") throw new Error("the official code adds the scales");
  * ```
  */
 export function resolveDMADConfig(
@@ -81,6 +92,9 @@ export function resolveDMADConfig(
       rdPart[key] = value;
     }
   }
+  // The official DMAD evaluation adds the per-scale maps (`amap_mode='a'`); with a weighted
+  // diversity term, mean vs sum changes the balance, so DMAD defaults to "sum".
+  if (!("mapReduction" in rdPart)) rdPart.mapReduction = "sum";
   let rd: RDConfig;
   try {
     rd = resolveRDConfig(backboneName, rdPart);
@@ -94,20 +108,29 @@ export function resolveDMADConfig(
 
 /** Throws a clear error if a DMAD-specific field is out of range. */
 export function validateDMADExtras(extras: DMADExtras): void {
-  for (const key of ["memorySize", "maxOffset", "offsetHiddenChannels"] as const) {
+  for (const key of ["codebookSize", "offsetChannels", "coordCellSize"] as const) {
     if (!isPositiveInt(extras[key])) {
       fail(`${key} must be a positive integer, got ${JSON.stringify(extras[key])}`);
     }
   }
-  if (!(isNonNegative(extras.memoryTemperature) && extras.memoryTemperature > 0)) {
-    fail(`memoryTemperature must be > 0, got ${JSON.stringify(extras.memoryTemperature)}`);
+  if (!(isNonNegative(extras.reducedChannels) && Number.isInteger(extras.reducedChannels))) {
+    fail(
+      `reducedChannels must be an integer >= 0 (0: c1 / 4), got ${
+        JSON.stringify(extras.reducedChannels)
+      }`,
+    );
+  }
+  for (const key of ["coarseOffset", "fineOffset"] as const) {
+    if (!(isNonNegative(extras[key]) && extras[key] > 0 && extras[key] <= 1)) {
+      fail(`${key} must be in (0, 1] (normalised grid units), got ${JSON.stringify(extras[key])}`);
+    }
   }
   for (
     const key of [
-      "smoothnessWeight",
-      "magnitudeWeight",
-      "entropyWeight",
+      "commitmentWeight",
+      "inverseWeight",
       "deformationScoreWeight",
+      "weightDecay",
     ] as const
   ) {
     if (!isNonNegative(extras[key])) {

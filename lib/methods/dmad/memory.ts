@@ -1,91 +1,98 @@
 /**
- * DMAD's information-compression module in the bottleneck: a bank of N trainable prototypes;
- * each bottleneck pixel is replaced by a softmax-attention read-out of the bank (cosine
- * similarity over a temperature), so the decoder only sees combinations of normal prototypes
- * and anomalies are hard to reconstruct (MemAE-style memory, read by attention).
+ * DMAD's memory as the official feature-reconstruction code has it: a vector quantiser (VQ-VAE
+ * style) over the deepest encoder map. Each pixel is replaced by its nearest codeword (squared
+ * L2) of a trainable codebook [K, D]; the decoder sees codewords only on this path, so what the
+ * normal training images never needed cannot pass through it. The gradient skips the
+ * quantisation (straight-through), and the codebook learns from the VQ loss
+ * `beta · ||sg(q) - z||² + ||q - sg(z)||²` (means).
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { seededNormal, type VariableStore } from "../layers.ts";
+import { detach } from "../components/frozen.ts";
+import { seededUniform, type VariableStore } from "../layers.ts";
 
-/** Norms below this are clamped before the cosine attention. */
-const NORM_EPSILON = 1e-8;
-
-/** The memory bank: `prototypes` [N, D]. */
-export interface Memory {
-  readonly prototypes: tf.Variable<tf.Rank.R2>;
-  readonly temperature: number;
+/** The codebook and the commitment weight. */
+export interface VectorQuantizer {
+  /** [K, D] codewords. */
+  readonly codebook: tf.Variable<tf.Rank.R2>;
+  /** Weight of the commitment term (official 0.25). */
+  readonly beta: number;
 }
 
-/** What a read gives: the read-out, same shape as the query, and its attention statistics. */
-export interface MemoryRead {
-  /** [B, h, w, D]: attention-weighted prototypes. */
-  readout: tf.Tensor4D;
-  /** Mean entropy (nats) of the attention over prototypes, a scalar. */
-  entropy: tf.Scalar;
+/** What quantising gives. */
+export interface Quantized {
+  /** [B, h, w, D]: the codewords, with the straight-through gradient to the input. */
+  quantized: tf.Tensor4D;
+  /** The VQ loss (commitment · beta + codebook), a scalar. */
+  loss: tf.Scalar;
 }
 
-/** Creates `size` prototypes of `channels` (N(0, 1), seeded) as `<name>.prototypes`. */
-export function createMemory(
+/** Creates `size` codewords of `channels`, uniform in ±1/size (seeded), as `<name>.codebook`. */
+export function createVectorQuantizer(
   store: VariableStore,
   name: string,
   size: number,
   channels: number,
-  temperature: number,
-): Memory {
-  const prototypes = store.create(
-    `${name}.prototypes`,
-    seededNormal(size * channels, 1, store.seedFor(`${name}.prototypes`)),
+  beta: number,
+): VectorQuantizer {
+  const codebook = store.create(
+    `${name}.codebook`,
+    seededUniform(size * channels, 1 / size, store.seedFor(`${name}.codebook`)),
     [size, channels],
     true,
   ) as tf.Variable<tf.Rank.R2>;
-  return { prototypes, temperature };
+  return { codebook, beta };
 }
 
-/** The attention weights [P, N] of queries [P, D] over the prototypes. */
-export function memoryAttention(memory: Memory, queries: tf.Tensor2D): tf.Tensor2D {
+/** Index [P] of the nearest codeword of each row of `rows` [P, D]. */
+export function nearestCodewords(codebook: tf.Tensor2D, rows: tf.Tensor2D): tf.Tensor1D {
   return tf.tidy(() => {
-    const unit = (x: tf.Tensor2D) =>
-      tf.div(x, tf.maximum(tf.norm(x, "euclidean", 1, true), NORM_EPSILON));
-    const logits = tf.matMul(unit(queries), unit(memory.prototypes), false, true);
-    return tf.softmax(tf.div(logits, memory.temperature)) as tf.Tensor2D;
+    const distances = tf.sub(
+      tf.add(tf.sum(tf.square(rows), 1, true), tf.sum(tf.square(codebook), 1)),
+      tf.mul(tf.matMul(rows, codebook, false, true), 2),
+    );
+    return tf.argMin(distances, 1) as tf.Tensor1D;
   });
 }
 
 /**
- * Reads the memory at every pixel of `query` [B, h, w, D].
+ * Quantises every pixel of `latents` [B, h, w, D].
  *
  * @example
  * ```ts
  * import "@tensorflow/tfjs-backend-cpu";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { VariableStore } from "../layers.ts";
- * import { createMemory, readMemory } from "./memory.ts";
+ * import { createVectorQuantizer, quantize } from "./memory.ts";
  * const store = new VariableStore("m", 0);
- * const memory = createMemory(store, "memory", 4, 3, 0.1);
- * const { readout } = readMemory(memory, tf.ones([1, 2, 2, 3]));
- * if (readout.shape.join() !== "1,2,2,3") throw new Error();
+ * const vq = createVectorQuantizer(store, "vq", 4, 3, 0.25);
+ * const { quantized } = quantize(vq, tf.ones([1, 2, 2, 3]));
+ * if (quantized.shape.join() !== "1,2,2,3") throw new Error();
  * ```
  */
-export function readMemory(memory: Memory, query: tf.Tensor4D): MemoryRead {
-  const [batch, height, width, channels] = query.shape;
-  if (memory.prototypes.shape[1] !== channels) {
+export function quantize(vq: VectorQuantizer, latents: tf.Tensor4D): Quantized {
+  const [batch, height, width, channels] = latents.shape;
+  const [size, codeChannels] = vq.codebook.shape;
+  if (codeChannels !== channels) {
     throw new Error(
-      `lib/methods/dmad/memory.ts: the memory holds ${memory.prototypes.shape[1]}-channel ` +
-        `prototypes, the query has ${channels} channels`,
+      `lib/methods/dmad/memory.ts: the codebook holds ${codeChannels}-channel codewords, the ` +
+        `latents have ${channels} channels`,
     );
   }
   return tf.tidy(() => {
-    const weights = memoryAttention(memory, tf.reshape(query, [-1, channels]) as tf.Tensor2D);
-    const readout = tf.reshape(tf.matMul(weights, memory.prototypes), [
+    const rows = tf.reshape(latents, [-1, channels]) as tf.Tensor2D;
+    const indices = nearestCodewords(detach(vq.codebook) as tf.Tensor2D, detach(rows));
+    const oneHot = tf.cast(tf.oneHot(tf.cast(indices, "int32"), size), "float32") as tf.Tensor2D;
+    const codewords = tf.reshape(tf.matMul(oneHot, vq.codebook), [
       batch,
       height,
       width,
       channels,
     ]) as tf.Tensor4D;
-    const entropy = tf.mean(
-      tf.neg(tf.sum(tf.mul(weights, tf.log(tf.add(weights, 1e-12))), 1)),
-    ) as tf.Scalar;
-    return { readout, entropy };
+    const commitment = tf.mean(tf.squaredDifference(detach(codewords), latents));
+    const codebookTerm = tf.mean(tf.squaredDifference(codewords, detach(latents)));
+    const loss = tf.add(tf.mul(commitment, vq.beta), codebookTerm) as tf.Scalar;
+    const quantized = tf.add(latents, detach(tf.sub(codewords, latents))) as tf.Tensor4D;
+    return { quantized, loss };
   });
 }

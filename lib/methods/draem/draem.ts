@@ -11,6 +11,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { addN } from "../../backend/add_n.ts";
 import { detach } from "../components/frozen.ts";
 import { meanFilterMaxScores } from "../components/scores.ts";
 import { VariableStore } from "../layers.ts";
@@ -143,7 +144,7 @@ export class DRAEM implements AnomalyMethod {
       synthetic.masks,
       this.config.focalGamma,
     );
-    const loss = tf.addN([l2, ssimLoss, focal]) as tf.Scalar;
+    const loss = addN([l2, ssimLoss, focal]) as tf.Scalar;
     return { loss, components: { l2, ssim: ssimLoss, focal }, ...this.#features(encoder) };
   }
 

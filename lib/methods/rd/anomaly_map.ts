@@ -6,6 +6,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { addN } from "../../backend/add_n.ts";
 import { type BlurPadding, gaussianBlur } from "../gaussian_blur.ts";
 import type { MapReduction } from "./config.ts";
 import { cosineDistanceMap } from "../components/cosine.ts";
@@ -57,7 +58,7 @@ export function rdAnomalyMap(
       const distance = tf.expandDims(cosineDistanceMap(e, decoder[s]), 3) as tf.Tensor4D;
       return tf.squeeze(tf.image.resizeBilinear(distance, size, false, true), [3]) as tf.Tensor3D;
     });
-    const summed = tf.addN(upsampled) as tf.Tensor3D;
+    const summed = addN(upsampled) as tf.Tensor3D;
     const combined = reduction === "mean" ? tf.div(summed, encoder.length) as tf.Tensor3D : summed;
     return sigma > 0 ? gaussianBlur(combined, { sigma, padding: options.padding }) : combined;
   });

@@ -5,7 +5,10 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { addN } from "../../backend/add_n.ts";
 import { flatCosineDistance } from "../components/cosine.ts";
+import { recomputeFunction } from "../components/recompute.ts";
+import { RECOMPUTE_MIN_ELEMENTS } from "./model.ts";
 
 export { COSINE_EPSILON, cosineSimilarity, flatCosineDistance } from "../components/cosine.ts";
 
@@ -39,7 +42,14 @@ export function rdLoss(
     );
   }
   return tf.tidy(() => {
-    const perScale = encoder.map((e, s) => tf.mean(flatCosineDistance(e, decoder[s])));
-    return tf.addN(perScale) as tf.Scalar;
+    // On large maps the cosine's intermediates (|x|, x², e·d: several map-sized tensors per
+    // scale) are recomputed in the backward pass instead of kept on the tape (same numbers).
+    const distance = (e: tf.Tensor4D, d: tf.Tensor4D) =>
+      e.size < RECOMPUTE_MIN_ELEMENTS ? flatCosineDistance(e, d) : recomputeFunction(
+        (a, b) => flatCosineDistance(a as tf.Tensor4D, b as tf.Tensor4D),
+        [e, d],
+      );
+    const perScale = encoder.map((e, s) => tf.mean(distance(e, decoder[s])));
+    return addN(perScale) as tf.Scalar;
   });
 }

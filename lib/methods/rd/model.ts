@@ -22,6 +22,7 @@ import {
   createResidualBlock,
   type ResidualBlock,
 } from "../components/residual.ts";
+import { recomputeInBackward } from "../components/recompute.ts";
 import type { RDConfig } from "./config.ts";
 
 export { applyFrozen } from "../components/frozen.ts";
@@ -126,11 +127,52 @@ export function assertRDFeatures(
   });
 }
 
-/** Applies the OCBE to three feature maps -> the embedding [B, H1/8, W1/8, 2·c3]. */
+/**
+ * In training mode, a residual block whose input has at least this many elements is
+ * recomputed in the backward pass instead of keeping its activations on the gradient tape
+ * (`recomputeInBackward`; same numbers). WideResNet-50-2 RD at 256² keeps about 400 MB of
+ * activations per batch-16 decoder block at H/4, six such blocks, in wasm's 4 GiB heap;
+ * small models (the demo's) stay below the threshold and pay no extra forward pass.
+ */
+export const RECOMPUTE_MIN_ELEMENTS = 2 ** 21;
+
+/** The variables a residual block reads (trainable) and updates (running statistics). */
+function blockVariables(block: ResidualBlock): { trainable: tf.Variable[]; state: tf.Variable[] } {
+  const trainable: tf.Variable[] = [];
+  const state: tf.Variable[] = [];
+  for (const { conv, bn } of block.shortcut ? [...block.main, block.shortcut] : block.main) {
+    trainable.push(conv.weight);
+    if (conv.bias) trainable.push(conv.bias);
+    trainable.push(bn.weight, bn.bias);
+    state.push(bn.runningMean, bn.runningVar);
+  }
+  return { trainable, state };
+}
+
+/** A residual block, recomputed in the backward pass when training on a large input. */
+function applyBlock(
+  block: ResidualBlock,
+  x: tf.Tensor4D,
+  training: boolean,
+  recomputeMinElements: number,
+): tf.Tensor4D {
+  if (!training || x.size < recomputeMinElements) return applyResidualBlock(block, x, training);
+  return recomputeInBackward(x, {
+    apply: (input) => applyResidualBlock(block, input, true),
+    ...blockVariables(block),
+  });
+}
+
+/**
+ * Applies the OCBE to three feature maps -> the embedding [B, H1/8, W1/8, 2·c3].
+ * `recomputeMinElements` (default {@linkcode RECOMPUTE_MIN_ELEMENTS}) only trades memory for
+ * time; it never changes the result.
+ */
 export function applyOCBE(
   ocbe: OCBE,
   features: readonly tf.Tensor4D[],
   training: boolean,
+  recomputeMinElements: number = RECOMPUTE_MIN_ELEMENTS,
 ): tf.Tensor4D {
   return tf.tidy(() => {
     const [f1, f2, f3] = features;
@@ -139,7 +181,7 @@ export function applyOCBE(
     );
     const s2 = tf.relu(applyConvBn(ocbe.scale2, f2, training));
     let x = tf.concat([s1, s2, f3], 3);
-    for (const block of ocbe.blocks) x = applyResidualBlock(block, x, training);
+    for (const block of ocbe.blocks) x = applyBlock(block, x, training, recomputeMinElements);
     return x;
   });
 }
@@ -179,18 +221,19 @@ export function createDecoder(
 
 /**
  * Decodes the embedding into the three reconstructed encoder maps, returned in encoder order
- * [c1 @ H/4, c2 @ H/8, c3 @ H/16].
+ * [c1 @ H/4, c2 @ H/8, c3 @ H/16]. `recomputeMinElements`: as in {@linkcode applyOCBE}.
  */
 export function applyDecoder(
   decoder: RDDecoder,
   embedding: tf.Tensor4D,
   training: boolean,
+  recomputeMinElements: number = RECOMPUTE_MIN_ELEMENTS,
 ): tf.Tensor4D[] {
   return tf.tidy(() => {
     const outputs: tf.Tensor4D[] = [];
     let x = embedding;
     for (const stage of decoder.stages) {
-      for (const block of stage) x = applyResidualBlock(block, x, training);
+      for (const block of stage) x = applyBlock(block, x, training, recomputeMinElements);
       outputs.push(x);
     }
     return outputs.reverse();
