@@ -8,6 +8,7 @@ import type { SampleRecord } from "../data/types.ts";
 import { type ClassEvaluation, evaluateClass } from "../metrics/evaluate.ts";
 import type { Objective } from "../methods/types.ts";
 import { createProgress, type ProgressMode } from "./progress.ts";
+import { throwIfWebGpuErrors, watchWebGpuErrors } from "../backend/webgpu_errors.ts";
 
 /** Per-image predictions and ground truth, in record order. */
 export interface TestPredictions {
@@ -44,6 +45,8 @@ export async function predictRecords(
     mode: options.progress,
   });
   let done = 0;
+  // A WebGPU kernel that fails validation leaves its output unwritten without throwing.
+  watchWebGpuErrors();
   for await (
     const batch of batchIterator(records, {
       batchSize,
@@ -59,6 +62,9 @@ export async function predictRecords(
     });
     const [mapData, scoreData] = await Promise.all([mapValues.data(), scoreValues.data()]);
     tf.dispose([mapValues, scoreValues]);
+    throwIfWebGpuErrors(
+      `${objective.name}: predicting the batch starting at ${batch.records[0].imagePath}`,
+    );
     const [, height, width] = mapValues.shape;
     if (height !== size || width !== size) {
       throw new Error(
