@@ -11,3 +11,5 @@ export {
   type WasmThreadsInfo,
   wasmThreadsInfo,
 } from "./wasm_threads.ts";
+export { addN, MAX_ADD_N_INPUTS } from "./add_n.ts";
+export { takeWebGpuErrors, throwIfWebGpuErrors, watchWebGpuErrors } from "./webgpu_errors.ts";
