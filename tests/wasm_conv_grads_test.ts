@@ -121,6 +121,10 @@ const CONV_CASES: ConvCase[] = [
   { x: [2, 9, 8, 4], filter: [3, 3, 4, 8], strides: 2, pad: [[0, 0], [1, 2], [0, 1], [0, 0]] },
   { x: [1, 5, 6, 4], filter: [5, 5, 4, 8], strides: 1, pad: "valid" },
   { x: [2, 6, 6, 4], filter: [3, 3, 4, 8], strides: 1, pad: [[0, 0], [4, 0], [0, 3], [0, 0]] },
+  // 1-3 output channels: the SIMD kernel splats dY and loads X as vectors (less padding).
+  { x: [2, 9, 7, 16], filter: [3, 3, 16, 2], strides: 1, pad: "same" },
+  { x: [3, 8, 8, 8], filter: [3, 3, 8, 1], strides: 2, pad: "same" },
+  { x: [2, 9, 9, 12], filter: [3, 3, 12, 3], strides: 2, pad: "valid" },
   // Rows of 40*(32+12)*4 bytes: the kernel sums the 40 rows in several cache-sized bands.
   { x: [1, 40, 40, 12], filter: [3, 3, 12, 32], strides: 1, pad: "same" },
 ];
@@ -180,8 +184,11 @@ Deno.test("the direct SIMD filter gradient and the Conv2D route agree", async ()
   await onBackend("wasm", () => {});
   const backend = tf.backend() as unknown as Parameters<typeof conv2dBackpropFilterSimd>[0];
   const read = (t: tf.TensorInfo) => (backend.readSync(t.dataId) as Float32Array).slice();
-  // Whole register blocks (8 -> 16), and channels zero-padded to them (3 -> 4, 2 -> 8, 5 -> 8).
-  for (const c of [CONV_CASES[21], CONV_CASES[2], CONV_CASES[4], CONV_CASES[17]]) {
+  // Whole register blocks (8 -> 16), channels zero-padded to them (3 -> 4, 2 -> 8, 5 -> 8), and
+  // dY splatted (16 -> 2, 8 -> 1, 12 -> 3).
+  const cases = [21, 2, 4, 17, 29, 30, 31].map((i) => CONV_CASES[i]);
+  assertEquals(cases.slice(-3).map((c) => c.filter[3]), [2, 1, 3]);
+  for (const c of cases) {
     const info = tf.backend_util.computeConv2DInfo(c.x, c.filter, c.strides, 1, c.pad);
     const x = seeded4d(c.x, 1);
     const dy = seeded4d([info.batchSize, info.outHeight, info.outWidth, info.outChannels], 2);

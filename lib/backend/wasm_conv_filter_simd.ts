@@ -19,9 +19,8 @@
  *
  * Channel counts that are not whole blocks (DRAEM's and DMAD's full-resolution layers with 1-7
  * channels) are zero-padded in copies of X and dY, and the padded rows and columns of dW
- * dropped. On such layers (8x64² maps, 1-7 channels on one side) this measured as fast as the
- * `Conv2D` route or up to 2.5x faster (interleaved, loaded machine), despite up to 8x padded
- * work when dY has one channel.
+ * dropped. When dY has few channels (1-3) the roles swap to pad less: dY is splatted (blocks of
+ * 4) and X loaded as vectors (blocks of 8), and dW comes out transposed per tap.
  * @module
  */
 
@@ -267,11 +266,6 @@ export interface FilterGradGeometry {
 /** Bytes of dY and X rows one call may sweep (half a typical 48 KiB L1 data cache). */
 const L1_BUDGET_BYTES = 24 * 1024;
 
-/** True when the channel counts fill whole register blocks (no zero-padded copies needed). */
-export function simdFilterGradFits(inChannels: number, outChannels: number): boolean {
-  return inChannels % CI_BLOCK === 0 && outChannels % CO_BLOCK === 0;
-}
-
 const roundUp = (v: number, block: number) => Math.ceil(v / block) * block;
 
 /** Copies [pixels, from] values into [pixels, to] (to >= from), zeros in the new channels. */
@@ -316,9 +310,8 @@ function validRange(
 /**
  * Computes the filter gradient [kh, kw, ci, co] of x [n, h, w, ci] and dy [n, oh, ow, co] on the
  * heap, or returns undefined when the SIMD function is unavailable. Channel counts that do not
- * fill whole register blocks ({@link simdFilterGradFits}) are zero-padded in copies of x and dy
- * (zero channels add nothing; their rows and columns of dW are dropped). The caller owns the
- * result.
+ * fill whole register blocks are zero-padded in copies of x and dy (zero channels add nothing;
+ * their rows and columns of dW are dropped). The caller owns the result.
  *
  * @example
  * ```ts ignore
@@ -333,28 +326,39 @@ export function conv2dBackpropFilterSimd(
 ): tf.TensorInfo | undefined {
   const run = simdRunFor(backend);
   if (run === undefined) return undefined;
-  const ci = roundUp(g.inChannels, CI_BLOCK), co = roundUp(g.outChannels, CO_BLOCK);
+  const ci = g.inChannels, co = g.outChannels;
+  // Splat dY and load X as vectors instead when that pads less (dY with 1-3 channels).
+  const swapped = roundUp(co, CI_BLOCK) * roundUp(ci, CO_BLOCK) <
+    roundUp(ci, CI_BLOCK) * roundUp(co, CO_BLOCK);
+  const ciPadded = roundUp(ci, swapped ? CO_BLOCK : CI_BLOCK);
+  const coPadded = roundUp(co, swapped ? CI_BLOCK : CO_BLOCK);
   const taps = g.filterHeight * g.filterWidth;
   // Every allocation before any view or pointer: allocating may grow (and so move) the heap.
-  const xs = ci === g.inChannels
+  const xs = ciPadded === ci
     ? x
-    : backend.makeOutput([g.batchSize, g.inHeight, g.inWidth, ci], "float32");
-  const dys = co === g.outChannels
+    : backend.makeOutput([g.batchSize, g.inHeight, g.inWidth, ciPadded], "float32");
+  const dys = coPadded === co
     ? dy
-    : backend.makeOutput([g.batchSize, g.outHeight, g.outWidth, co], "float32");
-  const out = backend.makeOutput([g.filterHeight, g.filterWidth, ci, co], "float32");
-  const result = xs === x && dys === dy
+    : backend.makeOutput([g.batchSize, g.outHeight, g.outWidth, coPadded], "float32");
+  // [taps, splatted channels, vector channels]
+  const out = backend.makeOutput(
+    [g.filterHeight, g.filterWidth, ...(swapped ? [coPadded, ciPadded] : [ciPadded, coPadded])],
+    "float32",
+  );
+  const result = xs === x && dys === dy && !swapped
     ? out
-    : backend.makeOutput([g.filterHeight, g.filterWidth, g.inChannels, g.outChannels], "float32");
+    : backend.makeOutput([g.filterHeight, g.filterWidth, ci, co], "float32");
   const view = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
   let done = false;
   try {
-    if (xs !== x) padChannels(view(x), view(xs), g.inChannels, ci);
-    if (dys !== dy) padChannels(view(dy), view(dys), g.outChannels, co);
+    if (xs !== x) padChannels(view(x), view(xs), ci, ciPadded);
+    if (dys !== dy) padChannels(view(dy), view(dys), co, coPadded);
     view(out).fill(0);
-    accumulate(run, backend, xs, dys, out, g, ci, co);
-    if (result !== out) {
-      cropChannels(view(out), view(result), taps, [ci, co], [g.inChannels, g.outChannels]);
+    accumulate(run, backend, xs, dys, out, g, [ciPadded, coPadded], swapped);
+    if (swapped) {
+      transposeCrop(view(out), view(result), taps, [coPadded, ciPadded], [ci, co]);
+    } else if (result !== out) {
+      cropChannels(view(out), view(result), taps, [ciPadded, coPadded], [ci, co]);
     }
     done = true;
   } finally {
@@ -364,7 +368,27 @@ export function conv2dBackpropFilterSimd(
   return result;
 }
 
-/** Adds the gradient of x and dy (channels already whole blocks: ci, co) into `out`. */
+/** [rows, coPadded, ciPadded] values -> their [rows, ci, co] corner, transposed per row. */
+function transposeCrop(
+  src: Float32Array,
+  dst: Float32Array,
+  rows: number,
+  [coPadded, ciPadded]: [number, number],
+  [ci, co]: [number, number],
+): void {
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < ci; c++) {
+      for (let o = 0; o < co; o++) {
+        dst[(r * ci + c) * co + o] = src[(r * coPadded + o) * ciPadded + c];
+      }
+    }
+  }
+}
+
+/**
+ * Adds the gradient of x and dy (channels padded to whole blocks) into `out`, as
+ * [taps, ci, co] with X splatted, or as [taps, co, ci] with dY splatted when `swapped`.
+ */
 function accumulate(
   run: RunFunction,
   backend: BackendWasm,
@@ -372,8 +396,8 @@ function accumulate(
   dy: tf.TensorInfo,
   out: tf.TensorInfo,
   g: FilterGradGeometry,
-  ci: number,
-  co: number,
+  [ci, co]: [number, number],
+  swapped: boolean,
 ): void {
   const at = (t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId)!.memoryOffset;
   const xBase = at(x), dyBase = at(dy), dwBase = at(out);
@@ -408,22 +432,44 @@ function accumulate(
           const [ox0, oxEnd] = columns[kw];
           if (oxEnd <= ox0) continue;
           const ix0 = ox0 * g.strideWidth + kw - g.padLeft;
-          run(
-            xBase + ((n * g.inHeight + iy0) * g.inWidth + ix0) * ci * 4,
-            xStep,
-            dyBase + ((n * g.outHeight + oy0) * g.outWidth + ox0) * co * 4,
-            dyStep,
-            oxEnd - ox0,
-            dwBase + (kh * g.filterWidth + kw) * ci * co * 4,
-            ci,
-            co,
-            oyEnd - oy0,
-            xRowStep,
-            dyRowStep,
-            images,
-            xImageStep,
-            dyImageStep,
-          );
+          const xAt = xBase + ((n * g.inHeight + iy0) * g.inWidth + ix0) * ci * 4;
+          const dyAt = dyBase + ((n * g.outHeight + oy0) * g.outWidth + ox0) * co * 4;
+          const dwTap = dwBase + (kh * g.filterWidth + kw) * ci * co * 4;
+          if (swapped) {
+            run(
+              dyAt,
+              dyStep,
+              xAt,
+              xStep,
+              oxEnd - ox0,
+              dwTap,
+              co,
+              ci,
+              oyEnd - oy0,
+              dyRowStep,
+              xRowStep,
+              images,
+              dyImageStep,
+              xImageStep,
+            );
+          } else {
+            run(
+              xAt,
+              xStep,
+              dyAt,
+              dyStep,
+              oxEnd - ox0,
+              dwTap,
+              ci,
+              co,
+              oyEnd - oy0,
+              xRowStep,
+              dyRowStep,
+              images,
+              xImageStep,
+              dyImageStep,
+            );
+          }
         }
       }
     }
