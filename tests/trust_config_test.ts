@@ -71,6 +71,15 @@ Deno.test("default run name follows method, strategy and CCL", () => {
   assertEquals(resolveConfig({ name: "mine", ccl: {} }).name, "mine");
 });
 
+Deno.test("gradient clip: CCL runs clip at 5 unless the config says otherwise", () => {
+  assertEquals(resolveConfig({}).clipNorm, 0);
+  assertEquals(resolveConfig({ ccl: {} }).clipNorm, 5);
+  assertEquals(resolveConfig({ ccl: {}, clipNorm: 0 }).clipNorm, 0);
+  assertEquals(resolveConfig({ ccl: {}, clipNorm: 2 }).clipNorm, 2);
+  // A saved config.json holds the resolved value, so re-reading it keeps it.
+  assertEquals(resolveConfig({ ...resolveConfig({ ccl: {}, clipNorm: 0 }) }).clipNorm, 0);
+});
+
 Deno.test("unknown method, backbone, method option, CCL option, backend: refused before any work", async () => {
   const cases: Array<[Record<string, unknown>, string]> = [
     [{ method: "patchcore" }, 'unknown method "patchcore"'],

@@ -27,7 +27,8 @@ export const CONFIG_FLAGS_HELP = `
                        subfolders too; e.g. DTD's images/) into the synthetic anomalies
                        instead of procedural ones; decoded once per run at --size
   --epochs N  --batch N  --lr X  --clip X  --eval-every N  --seed N
-                       (--batch-size is accepted for --batch)
+                       (--batch-size is accepted for --batch; --clip: gradient-norm
+                       clip, default 5 with --ccl as the paper, none otherwise; 0 = none)
   --backend NAME       auto | tensorflow-gpu | tensorflow | webgpu | wasm | cpu
                        (default: CCL_BACKEND, else the best available)`.trim();
 

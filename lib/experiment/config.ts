@@ -64,7 +64,10 @@ export interface ExperimentConfig {
    * for the method's own default. `methodOptions.learningRate`, when given, takes precedence.
    */
   learningRate: number | null;
-  /** Global gradient-norm clip, or 0 for none. */
+  /**
+   * Global gradient-norm clip, or 0 for none. When a config leaves it out, a CCL run clips at
+   * {@linkcode CCL_CLIP_NORM} (the paper's setting) and any other run does not clip.
+   */
   clipNorm: number;
   /** Evaluate on the test set every N epochs (0: only at the end). */
   evalEvery: number;
@@ -101,6 +104,9 @@ export const DEFAULT_CONFIG: ExperimentConfig = {
   textures: null,
 };
 
+/** The gradient-norm clip of a CCL run whose config does not set `clipNorm` (SPEC: "clip 5"). */
+export const CCL_CLIP_NORM = 5;
+
 /** A partial config as read from JSON or built from flags. */
 export type PartialConfig = Partial<Omit<ExperimentConfig, "data">> & {
   data?: Partial<DataConfig>;
@@ -120,6 +126,7 @@ export function resolveConfig(partial: PartialConfig, base = DEFAULT_CONFIG): Ex
     methodOptions: { ...base.methodOptions, ...partial.methodOptions },
   };
   if (partial.name === undefined) config.name = defaultRunName(config);
+  if (partial.clipNorm === undefined && config.ccl !== null) config.clipNorm = CCL_CLIP_NORM;
   validateConfig(config);
   return config;
 }
