@@ -9,10 +9,13 @@
  * - peak memory (TF.js's peak bytes in one step, the wasm heap, the process RSS);
  * - when Debian's `python3-torch` is installed, `bench/torch_rd.py` (our PyTorch copy of the
  *   demo's RD and RD + CCL) with 1 and 2 threads, interleaved round by round with our own
- *   steps at 64 px, and the ratios ours / PyTorch against the targets of issue 9.
+ *   steps at 64 px, and the ratios ours / PyTorch against the targets of issue 9; with
+ *   `--parity`, first `bench/torch_parity.ts` checks the copy output for output against our model
+ *   and the table goes into the report.
  *
  * ```sh
  * deno run -A bench/report.ts [--quick] [--rounds 3] [--sizes 64,256] [--out results/bench.json]
+ *   [--parity]
  * ```
  * Targets are reported here, never asserted in tests.
  * @module
@@ -35,15 +38,17 @@ import type { AnomalyMethod, Objective, SyntheticBatch } from "../lib/methods/ty
 import { writeJsonAtomic } from "../lib/util/atomic_write.ts";
 import { gitRevision } from "../lib/util/git_revision.ts";
 import { mulberry32, randomNormal } from "../lib/util/random.ts";
+import { parityTable, runParity } from "./torch_parity.ts";
 
 const args = parseArgs(Deno.args, {
   string: ["out", "sizes", "rounds", "python", "measure"],
-  boolean: ["quick", "help"],
+  boolean: ["quick", "help", "parity"],
   default: { out: "results/bench.json", sizes: "64,256", rounds: "3" },
 });
 if (args.help) {
   console.log(
-    "deno run -A bench/report.ts [--quick] [--rounds N] [--sizes 64,256] [--out FILE] [--python BIN]",
+    "deno run -A bench/report.ts [--quick] [--rounds N] [--sizes 64,256] [--out FILE] [--python BIN] " +
+      "[--parity]",
   );
   Deno.exit(0);
 }
@@ -336,6 +341,13 @@ async function torchComparison(backbone: Backbone) {
       note: "python3-torch is not installed (apt-get install -y python3-torch)",
     };
   }
+  let parity;
+  if (args.parity) {
+    log("parity of the torch copy (bench/torch_parity.ts)");
+    const report = await runParity({ python: torch.python, batch: batchSize });
+    console.error(parityTable(report));
+    parity = { ok: report.ok, tolerance: report.tolerance, rows: report.rows };
+  }
   const rd = stepper(objectiveFor("rd", backbone, false), 64);
   const ccl = stepper(objectiveFor("rd", backbone, true), 64);
   const ours: TorchRun[] = [];
@@ -371,6 +383,7 @@ async function torchComparison(backbone: Backbone) {
     available: true,
     python: torch.python,
     torchVersion: torch.version,
+    parity: parity ?? "not run (--parity)",
     setting: `batch ${batchSize}, 64 px, small_resnet-shaped model; medians of ${reps} steps ` +
       `per round, median over ${rounds} interleaved rounds`,
     rounds: ours.map((_, i) => ({ ours: ours[i], torch1: t1[i], torch2: t2[i] })),

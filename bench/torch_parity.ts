@@ -29,7 +29,7 @@ import { selectBackend } from "../lib/backend/select_backend.ts";
 import { loadBackbone } from "../lib/backbones/registry.ts";
 import type { Backbone } from "../lib/backbones/types.ts";
 import type { CCLObjective } from "../lib/ccl/ccl_objective.ts";
-import { resolveCCLConfig } from "../lib/ccl/config.ts";
+import type { CCLConfig } from "../lib/ccl/config.ts";
 import { spatialNoiseMask } from "../lib/ccl/feature_noise.ts";
 import { pickDifferentClass } from "../lib/ccl/pairing.ts";
 import { matchPixels } from "../lib/ccl/pixel_matching.ts";
@@ -155,7 +155,7 @@ async function read(t: tf.Tensor): Promise<Values> {
  */
 function cclStepDraws(
   cclSeed: number,
-  config: ReturnType<typeof resolveCCLConfig>,
+  config: Readonly<CCLConfig>,
   classIds: Int32Array,
   shapes: [number, number, number, number][],
 ) {
