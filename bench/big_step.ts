@@ -109,27 +109,40 @@ function wasmHeapBytes(): number | undefined {
 const stepSeconds: number[] = [];
 let peakTensorBytes = 0;
 let losses: Record<string, number> = {};
-for (let step = 0; step < steps; step++) {
-  stepIndex = step;
-  objective.beginStep?.(step);
-  const started = performance.now();
-  if (step === steps - 1 && steps > 1) {
-    // The last step is profiled for its peak tensor bytes (profiling slows it a little, so
-    // its time is not counted).
-    const profile = await tf.profile(async () => {
+// A step that exhausts the wasm heap aborts the module; the run is still recorded (with the
+// error and the phases reached), so "does not fit" is a measured result too.
+let failure: string | undefined;
+try {
+  await runSteps();
+} catch (error) {
+  failure = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  phase(`step ${stepIndex}: failed (${failure})`);
+}
+async function runSteps(): Promise<void> {
+  for (let step = 0; step < steps; step++) {
+    stepIndex = step;
+    objective.beginStep?.(step);
+    const started = performance.now();
+    if (step === steps - 1 && steps > 1) {
+      // The last step is profiled for its peak tensor bytes (profiling slows it a little, so
+      // its time is not counted).
+      const profile = await tf.profile(async () => {
+        losses = await trainer.step({ images, augmented, classIds });
+      });
+      peakTensorBytes = profile.peakBytes;
+    } else {
       losses = await trainer.step({ images, augmented, classIds });
-    });
-    peakTensorBytes = profile.peakBytes;
-  } else {
-    losses = await trainer.step({ images, augmented, classIds });
-    stepSeconds.push((performance.now() - started) / 1000);
+      stepSeconds.push((performance.now() - started) / 1000);
+    }
+    phase(`step ${step}: done (backward, clipping, optimiser)`);
   }
-  phase(`step ${step}: done (backward, clipping, optimiser)`);
 }
 const heap = wasmHeapBytes();
 const mib = (bytes: number | undefined) => bytes === undefined ? null : Math.round(bytes / 2 ** 20);
 const record = {
   step: `RD${args.ccl ? " + CCL" : ""} train step`,
+  fits: failure === undefined,
+  error: failure ?? null,
   backbone: backbone.name,
   backend: backend.name,
   batch,
@@ -141,7 +154,7 @@ const record = {
   wasmHeapMiB: mib(heap),
   rssMiB: mib(Deno.memoryUsage().rss),
   losses,
-  tensorsAfter: tf.memory().numTensors,
+  tensorsAfter: failure === undefined ? tf.memory().numTensors : null,
   peakLiveTensorMiB: heapWatch ? mib(heapWatch.peakTensorBytes) : null,
   phases: phases.map((p) => ({
     phase: p.name,
@@ -181,6 +194,7 @@ if (args.out) {
     runs: [...runs, run],
   });
 }
+if (failure !== undefined) Deno.exit(1);
 trainer.dispose();
 ccl?.dispose();
 method.dispose();

@@ -3,6 +3,7 @@ import { join } from "@std/path";
 import type { GridPlan } from "../lib/grid/mod.ts";
 import { METRIC_NAMES } from "../lib/metrics/metric_names.ts";
 import {
+  addedDefaultKeys,
   collectStrategies,
   DEFAULT_OPTIONS,
   strategiesMarkdown,
@@ -35,14 +36,22 @@ function stageLine(index: number, replayed: number, iAuroc: number) {
 }
 
 /** A finished run folder: metrics.json (the fields the table reads) and, staged, log.jsonl. */
-async function fakeRun(plan: GridPlan, name: string, value: number, seconds: number) {
+async function fakeRun(
+  plan: GridPlan,
+  name: string,
+  value: number,
+  seconds: number,
+  dropKey?: string,
+) {
   const run = plan.runs.find((r) => r.name === name)!;
+  const config: Record<string, unknown> = { ...run.config };
+  if (dropKey) delete config[dropKey]; // a run made before the code had this config key
   const dir = join(plan.resultsDir, name);
   await Deno.mkdir(dir, { recursive: true });
   await Deno.writeTextFile(
     join(dir, "metrics.json"),
     JSON.stringify({
-      config: run.config,
+      config,
       seed: run.config.seed,
       mean: Object.fromEntries(METRIC_NAMES.map((m) => [m, value])),
       backend: { name: "wasm" },
@@ -74,7 +83,8 @@ Deno.test("strategies table: means over seeds, stages, paper numbers and missing
     );
     for (const run of plan.runs) {
       if (run.name === "rd_joint-ccl_seed1") continue; // left missing
-      await fakeRun(plan, run.name, 0.6 + 0.2 * run.config.seed, 10 + 20 * run.config.seed);
+      const older = run.name === "rd_joint_seed0" ? "clipNorm" : undefined;
+      await fakeRun(plan, run.name, 0.6 + 0.2 * run.config.seed, 10 + 20 * run.config.seed, older);
     }
     const summary = await collectStrategies(plan, "test machine");
     const row = (strategy: string) => summary.rows.find((r) => r.strategy === strategy)!;
@@ -103,6 +113,8 @@ Deno.test("strategies table: means over seeds, stages, paper numbers and missing
     assertEquals(summary.settings.order, ORDER);
     assertEquals(summary.settings.commits, ["abcdef0"]);
     assertEquals(summary.runs.length, 9);
+    assertEquals(summary.notes.length, 1);
+    assertStringIncludes(summary.notes[0], "`clipNorm`");
     assertEquals(summary.runs.find((r) => r.name === "rd_joint_seed1")?.mean.aupro, 0.8);
 
     const markdown = strategiesMarkdown(summary);
@@ -152,4 +164,14 @@ Deno.test("strategies table: seeds with different orders or a log without stages
   } finally {
     await Deno.remove(resultsDir, { recursive: true });
   }
+});
+
+Deno.test("strategies table: only keys added with their default make an older run current", () => {
+  assertEquals(addedDefaultKeys({ epochs: 4 }, { epochs: 4, clipNorm: 0 }), ["clipNorm"]);
+  assertEquals(addedDefaultKeys({ epochs: 4 }, { epochs: 4, clipNorm: 5 }), []);
+  assertEquals(addedDefaultKeys({ epochs: 3 }, { epochs: 4, clipNorm: 0 }), []);
+  assertEquals(
+    addedDefaultKeys({ epochs: 4, data: { a: 1, b: 2 } }, { data: { b: 2, a: 1 }, epochs: 4 }),
+    [],
+  );
 });
