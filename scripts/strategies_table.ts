@@ -24,6 +24,7 @@ import {
 } from "../lib/grid/mod.ts";
 import { gridLayout } from "../lib/grid/layout.ts";
 import type { RunResult } from "../lib/experiment/run_experiment.ts";
+import { DEFAULT_CONFIG } from "../lib/experiment/config.ts";
 import type { StageRecord } from "../lib/experiment/train_unit.ts";
 import { REPLAY_PER_CLASS } from "../lib/experiment/strategies.ts";
 import { STRATEGIES_TABLE, type StrategyLabel } from "../lib/reproduce/paper_tables.ts";
@@ -202,6 +203,8 @@ export interface StrategiesSummary {
   runs: RunRecord[];
   /** Runs without results, with their state and reason. */
   missing: { name: string; state: string; reason?: string }[];
+  /** Provenance notes, e.g. config keys added to the code after the runs were made. */
+  notes: string[];
 }
 
 /** A line of `log.jsonl` that ends a stage. */
@@ -293,7 +296,8 @@ export async function collectStrategies(
   machine = "",
   statuses?: readonly RunStatus[],
 ): Promise<StrategiesSummary> {
-  const states = statuses ?? await readRunStates(plan);
+  const read = statuses ? { statuses, notes: [] } : await readStatesAcceptingAddedDefaults(plan);
+  const states = read.statuses;
   const stateOf = new Map(states.map((s) => [s.name, s]));
   const layout = gridLayout(plan);
   const rows: StrategyRow[] = [];
@@ -369,7 +373,73 @@ export async function collectStrategies(
     rows,
     runs: records,
     missing,
+    notes: read.notes,
   };
+}
+
+/**
+ * The keys a run's recorded config lacks where `wanted` holds the default: config keys the code
+ * gained after the run was made (their default is the behaviour the run had). Empty when the
+ * configs differ in anything else, or not at all.
+ */
+export function addedDefaultKeys(
+  recorded: Record<string, unknown>,
+  wanted: Record<string, unknown>,
+): string[] {
+  const keys = [...new Set([...Object.keys(recorded), ...Object.keys(wanted)])];
+  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+  const added: string[] = [];
+  for (const key of keys) {
+    if (key === "name" || same(sorted(recorded[key]), sorted(wanted[key]))) continue;
+    const defaults = DEFAULT_CONFIG as unknown as Record<string, unknown>;
+    if (!(key in recorded) && key in defaults && same(wanted[key], defaults[key])) {
+      added.push(key);
+    } else {
+      return [];
+    }
+  }
+  return added;
+}
+
+function sorted(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sorted);
+  if (value && typeof value === "object") {
+    return Object.fromEntries(
+      Object.entries(value).sort(([a], [b]) => a < b ? -1 : 1).map(([k, v]) => [k, sorted(v)]),
+    );
+  }
+  return value;
+}
+
+/**
+ * The grid's run states, where a run the grid calls stale only because the code gained config
+ * keys since it was made (absent in its config, the default now) counts as done, with a note.
+ */
+export async function readStatesAcceptingAddedDefaults(
+  plan: GridPlan,
+): Promise<{ statuses: RunStatus[]; notes: string[] }> {
+  const layout = gridLayout(plan);
+  const added = new Map<string, string[]>();
+  const statuses = await Promise.all((await readRunStates(plan)).map(async (status) => {
+    if (status.state !== "stale") return status;
+    const run = plan.runs.find((r) => r.name === status.name)!;
+    const path = join(layout.runDir(run.name), "metrics.json");
+    const result = JSON.parse(await Deno.readTextFile(path)) as RunResult;
+    const keys = addedDefaultKeys(
+      result.config as unknown as Record<string, unknown>,
+      run.config as unknown as Record<string, unknown>,
+    );
+    if (keys.length === 0) return status;
+    for (const key of keys) added.set(key, [...(added.get(key) ?? []), run.name]);
+    return { name: status.name, state: "done" as const, result };
+  }));
+  const notes = [...added].map(([key, runs]) =>
+    `${runs.length} runs were made before the config key \`${key}\` existed; ` +
+    `it is read as its default (${
+      JSON.stringify(DEFAULT_CONFIG[key as keyof typeof DEFAULT_CONFIG])
+    }).`
+  );
+  return { statuses, notes };
 }
 
 function runRecord(run: GridRun, result: RunResult): RunRecord {
@@ -467,6 +537,7 @@ export function strategiesMarkdown(summary: StrategiesSummary): string {
       );
     }
   }
+  if (summary.notes.length) lines.push("", ...summary.notes.map((note) => `Note: ${note}`));
   if (summary.missing.length) {
     lines.push("", "## Runs without results", "", "| run | state | reason |", "|---|---|---|");
     for (const run of summary.missing) {
