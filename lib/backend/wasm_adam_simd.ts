@@ -7,6 +7,7 @@
  */
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { buildModule, F32, I32, op, V128 } from "./wasm_module_builder.ts";
+import { boundHeapModule } from "./wasm_heap_module.ts";
 
 /** Byte offsets (into the backend heap) of the inputs and outputs of one update. */
 export interface AdamPointers {
@@ -135,40 +136,25 @@ function adamBody(): number[] {
   return body;
 }
 
-const instances = new WeakMap<WebAssembly.Memory, AdamFunction>();
-
-/** The backend's `WebAssembly.Memory`, when its module exports it. */
-export function backendMemory(backend: BackendWasm): WebAssembly.Memory | undefined {
-  const memory = (backend as unknown as { wasm?: { asm?: { memory?: unknown } } }).wasm?.asm
-    ?.memory;
-  return memory instanceof WebAssembly.Memory ? memory : undefined;
-}
+const instances = new WeakMap<WebAssembly.Memory, AdamFunction | null>();
 
 /**
  * The SIMD Adam function bound to `backend`'s memory, or undefined when the memory is not
  * reachable or the engine lacks SIMD (the caller then uses the scalar loop).
  */
 export function simdAdamFor(backend: BackendWasm): AdamFunction | undefined {
-  const memory = backendMemory(backend);
-  if (memory === undefined) return undefined;
-  let fn = instances.get(memory);
-  if (fn === undefined) {
-    const shared = typeof SharedArrayBuffer !== "undefined" &&
-      memory.buffer instanceof SharedArrayBuffer;
-    const bytes = buildModule([{
-      name: "adam",
-      params: [...Array(8).fill(I32), ...Array(10).fill(F32), I32, I32],
-      locals: [I32, ...Array(14).fill(V128)],
-      body: adamBody(),
-    }], { shared });
-    if (!WebAssembly.validate(bytes)) return undefined;
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), {
-      env: { memory },
-    });
-    fn = instance.exports.adam as AdamFunction;
-    instances.set(memory, fn);
-  }
-  return fn;
+  return boundHeapModule(
+    backend,
+    instances,
+    (shared) =>
+      buildModule([{
+        name: "adam",
+        params: [...Array(8).fill(I32), ...Array(10).fill(F32), I32, I32],
+        locals: [I32, ...Array(14).fill(V128)],
+        body: adamBody(),
+      }], { shared }),
+    (exports) => exports.adam as AdamFunction,
+  );
 }
 
 /** Runs the SIMD update on the first `count` values (a multiple of 4). */

@@ -13,7 +13,7 @@
  * @module
  */
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
-import { backendMemory } from "./wasm_adam_simd.ts";
+import { boundHeapModule } from "./wasm_heap_module.ts";
 import { buildModule, type FunctionSpec, I32, op, V128 } from "./wasm_module_builder.ts";
 
 /**
@@ -200,40 +200,19 @@ export type SimdLoops = Readonly<Record<BatchNormLoop, LoopFunction>>;
 const instances = new WeakMap<WebAssembly.Memory, SimdLoops | null>();
 
 /**
- * The backend's `WebAssembly.Memory`: exported by the single-threaded binary
- * (`asm.memory`), created in JavaScript and imported by the threaded one (`wasmMemory`).
- */
-export function wasmHeapMemory(backend: BackendWasm): WebAssembly.Memory | undefined {
-  const imported = (backend as unknown as { wasm?: { wasmMemory?: unknown } }).wasm?.wasmMemory;
-  return backendMemory(backend) ??
-    (imported instanceof WebAssembly.Memory ? imported : undefined);
-}
-
-/**
  * The SIMD loops bound to `backend`'s memory, or undefined when the memory is not reachable
  * or the engine lacks SIMD (the kernels then run the scalar twins everywhere).
  */
 export function simdBatchNormFor(backend: BackendWasm): SimdLoops | undefined {
-  const memory = wasmHeapMemory(backend);
-  if (memory === undefined) return undefined;
-  let loops = instances.get(memory);
-  if (loops === undefined) {
-    const shared = typeof SharedArrayBuffer !== "undefined" &&
-      memory.buffer instanceof SharedArrayBuffer;
-    const bytes = batchNormModuleBytes(shared);
-    if (WebAssembly.validate(bytes)) {
-      const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), {
-        env: { memory },
-      });
-      loops = Object.fromEntries(
-        LOOPS.map((name) => [name, instance.exports[name] as LoopFunction]),
-      ) as SimdLoops;
-    } else {
-      loops = null;
-    }
-    instances.set(memory, loops);
-  }
-  return loops ?? undefined;
+  return boundHeapModule(
+    backend,
+    instances,
+    batchNormModuleBytes,
+    (exports) =>
+      Object.fromEntries(
+        LOOPS.map((name) => [name, exports[name] as LoopFunction]),
+      ) as SimdLoops,
+  );
 }
 
 const f = Math.fround;

@@ -26,7 +26,7 @@
 
 import type * as tf from "@tensorflow/tfjs-core";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
-import { backendMemory } from "./wasm_adam_simd.ts";
+import { boundHeapModule } from "./wasm_heap_module.ts";
 import { buildModule, I32, op, uleb, V128 } from "./wasm_module_builder.ts";
 
 /** Input channels per register block (the splatted X values). */
@@ -219,31 +219,25 @@ function runBody(): number[] {
   ];
 }
 
-const instances = new WeakMap<WebAssembly.Memory, RunFunction>();
+const instances = new WeakMap<WebAssembly.Memory, RunFunction | null>();
 
 /**
  * The SIMD run function bound to `backend`'s memory, or undefined when the memory is not
  * reachable or the engine lacks SIMD (the caller then takes the `Conv2D` route).
  */
 function simdRunFor(backend: BackendWasm): RunFunction | undefined {
-  const memory = backendMemory(backend);
-  if (memory === undefined) return undefined;
-  let fn = instances.get(memory);
-  if (fn === undefined) {
-    const shared = typeof SharedArrayBuffer !== "undefined" &&
-      memory.buffer instanceof SharedArrayBuffer;
-    const bytes = buildModule([{
-      name: "run",
-      params: Array(14).fill(I32),
-      locals: [...Array(13).fill(I32), ...Array(11).fill(V128)],
-      body: runBody(),
-    }], { shared });
-    if (!WebAssembly.validate(bytes)) return undefined;
-    fn = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports
-      .run as RunFunction;
-    instances.set(memory, fn);
-  }
-  return fn;
+  return boundHeapModule(
+    backend,
+    instances,
+    (shared) =>
+      buildModule([{
+        name: "run",
+        params: Array(14).fill(I32),
+        locals: [...Array(13).fill(I32), ...Array(11).fill(V128)],
+        body: runBody(),
+      }], { shared }),
+    (exports) => exports.run as RunFunction,
+  );
 }
 
 /** Geometry of one filter gradient, as `tf.backend_util.computeConv2DInfo` gives it. */
