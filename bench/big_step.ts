@@ -8,12 +8,15 @@
  * previous phase. The heap minus the tensor bytes is what the wasm kernels hold themselves
  * (XNNPACK's packed convolution weights, scratch) plus allocator slack.
  * `--out FILE` also writes the record (with machine, load and git commit) into FILE's `runs`
- * (JSON), replacing an earlier run of the same configuration.
+ * (JSON), replacing an earlier run of the same configuration; `--note TEXT` adds to its
+ * conditions (what else ran). `--free-backward` frees each tape node's saved tensors and output
+ * gradients as soon as the backward pass is past it (`lib/methods/components/free_backward.ts`).
  * Not a `deno bench` file: one step takes tens of seconds on a CPU.
  *
  * ```sh
  * deno run -A bench/big_step.ts [--batch 16] [--size 256] [--steps 2] [--backend wasm]
- *   [--backbone wide_resnet50_2:random] [--window 3] [--no-ccl] [--out results/big_step.json]
+ *   [--backbone wide_resnet50_2:random] [--window 3] [--no-ccl] [--free-backward]
+ *   [--out results/big_step.json] [--note TEXT]
  * ```
  * @module
  */
@@ -26,14 +29,15 @@ import { methodObjective } from "../lib/methods/objective.ts";
 import { createMethod } from "../lib/methods/registry.ts";
 import { rdPresetFor } from "../lib/methods/rd/config.ts";
 import { createTrainer } from "../lib/methods/trainer.ts";
+import { installFreeBackward } from "../lib/methods/components/free_backward.ts";
 import { mulberry32, randomNormal } from "../lib/util/random.ts";
 import { writeJsonAtomic } from "../lib/util/atomic_write.ts";
 import { gitRevision } from "../lib/util/git_revision.ts";
 import { type HeapPhase, watchWasmHeap } from "./wasm_heap_watch.ts";
 
 const args = parseArgs(Deno.args, {
-  string: ["backend", "backbone", "out"],
-  boolean: ["ccl"],
+  string: ["backend", "backbone", "out", "note"],
+  boolean: ["ccl", "free-backward"],
   default: {
     batch: 16,
     size: 256,
@@ -42,6 +46,7 @@ const args = parseArgs(Deno.args, {
     backend: "wasm",
     backbone: "wide_resnet50_2:random",
     ccl: true,
+    "free-backward": false,
   },
   negatable: ["ccl"],
 });
@@ -57,6 +62,8 @@ for (const [name, value] of [["batch", batch], ["size", size], ["steps", steps]]
 
 const loadBefore = Deno.loadavg();
 const backend = await selectBackend({ requested: args.backend, log: false });
+const freeBackward = args["free-backward"];
+if (freeBackward) installFreeBackward();
 const heapWatch = watchWasmHeap();
 const phases: HeapPhase[] = [];
 const phase = (name: string) => {
@@ -148,6 +155,7 @@ const record = {
   batch,
   size,
   window: args.ccl ? window : null,
+  freeBackward,
   rdParametersM: Number((trainableParameters / 1e6).toFixed(1)),
   stepSeconds: stepSeconds.map((s) => Number(s.toFixed(2))),
   peakTensorMiB: mib(peakTensorBytes),
@@ -179,14 +187,16 @@ if (args.out) {
     conditions: {
       loadAverageBefore: loadBefore,
       loadAverageAfter: Deno.loadavg(),
-      note: "shared machine: other processes (other helpers' tests and benchmarks) held cores",
+      note: "shared machine: other processes (other helpers' tests and benchmarks) held cores" +
+        (args.note ? `; ${args.note}` : ""),
     },
     git: await gitRevision(),
   };
   // One file holds every configuration run: a new run replaces the one of the same step,
-  // backbone, batch and size.
+  // backbone, batch, size and backward mode.
   const previous = await Deno.readTextFile(args.out).then(JSON.parse).catch(() => ({}));
-  const key = (r: typeof record) => `${r.step}|${r.backbone}|${r.backend}|${r.batch}|${r.size}`;
+  const key = (r: typeof record) =>
+    `${r.step}|${r.backbone}|${r.backend}|${r.batch}|${r.size}${r.freeBackward ? "|free" : ""}`;
   const runs = (Array.isArray(previous.runs) ? previous.runs : [])
     .filter((r: typeof record) => key(r) !== key(record));
   await writeJsonAtomic(args.out, {

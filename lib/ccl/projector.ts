@@ -6,6 +6,8 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { instanceNormLeakyRelu } from "./instance_norm_act.ts";
 import { applyConv2d, type Conv2d, createConv2d, VariableStore } from "../methods/layers.ts";
+import { recomputeInBackward } from "../methods/components/recompute.ts";
+import { RECOMPUTE_MIN_ELEMENTS } from "../methods/rd/model.ts";
 
 /** Epsilon of the instance normalisation (PyTorch's `InstanceNorm2d` default). */
 export const INSTANCE_NORM_EPSILON = 1e-5;
@@ -14,6 +16,13 @@ export const INSTANCE_NORM_EPSILON = 1e-5;
 export interface ProjectorOptions {
   /** Negative slope of each LeakyReLU (default 0.01, PyTorch's `nn.LeakyReLU()`). */
   leakySlope?: number;
+  /**
+   * Under a gradient tape, a scale whose input has at least this many elements is recomputed
+   * in the backward pass instead of keeping its four layers' activations on the tape (same
+   * numbers; one more forward pass). Default {@linkcode RECOMPUTE_MIN_ELEMENTS}: WideResNet-50-2
+   * at 256 px recomputes every scale from batch 8, the demo's small models none.
+   */
+  recomputeMinElements?: number;
 }
 
 /** One projector per scale, sharing nothing; each maps [B, H, W, C] to [B, H, W, C]. */
@@ -76,8 +85,14 @@ export function createProjector(
   options: ProjectorOptions = {},
 ): Projector {
   const slope = options.leakySlope ?? 0.01;
+  const recomputeMinElements = options.recomputeMinElements ?? RECOMPUTE_MIN_ELEMENTS;
   if (!(slope >= 0) || !Number.isFinite(slope)) {
     throw new RangeError(`projector: leakySlope must be a finite number >= 0, got ${slope}`);
+  }
+  if (!(recomputeMinElements >= 0)) {
+    throw new RangeError(
+      `projector: recomputeMinElements must be a number >= 0, got ${recomputeMinElements}`,
+    );
   }
   // The shared store names every kernel and derives its initialisation seed from that name, as
   // the methods' layers do; the initialiser is PyTorch's default conv init (the released code's).
@@ -113,9 +128,15 @@ export function createProjector(
             }`,
           );
         }
-        return tf.tidy(() =>
-          convs[scale].reduce((x, conv) => convNormAct(x, conv, slope), feature)
-        );
+        const project = (input: tf.Tensor4D) =>
+          tf.tidy(() => convs[scale].reduce((x, conv) => convNormAct(x, conv, slope), input));
+        if (feature.size < recomputeMinElements) return project(feature);
+        return recomputeInBackward(feature, {
+          apply: project,
+          trainable: convs[scale].flatMap((conv) =>
+            conv.bias ? [conv.weight, conv.bias] : [conv.weight]
+          ),
+        });
       });
     },
     variables: () => store.trainableVariables(),
