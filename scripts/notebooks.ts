@@ -17,7 +17,11 @@ const NOTEBOOK_DIR = "notebooks";
 const CACHE_DIR = join(".cache", "notebooks");
 /** The first line of the run-record cell; `--commit` keeps exactly one, last. */
 export const RECORD_MARKER = "// ccl-ad run record";
-const CELL_TIMEOUT_S = 900;
+/**
+ * Per cell. Notebook 04's DMAD cell trains five strategies (about 10 min on 2 loaded cores since
+ * DMAD warps its input before the encoder); a stuck kernel still fails the run.
+ */
+const CELL_TIMEOUT_S = 2400;
 
 /** A notebook as nbformat 4 JSON (the parts this script touches). */
 export interface Notebook {
