@@ -9,13 +9,14 @@
  * (XNNPACK's packed convolution weights, scratch) plus allocator slack.
  * `--out FILE` also writes the record (with machine, load and git commit) into FILE's `runs`
  * (JSON), replacing an earlier run of the same configuration; `--note TEXT` adds to its
- * conditions (what else ran). `--free-backward` frees each tape node's saved tensors and output
- * gradients as soon as the backward pass is past it (`lib/methods/components/free_backward.ts`).
+ * conditions (what else ran). The trainer frees each tape node's saved tensors and output
+ * gradients as soon as the backward pass is past it (`lib/methods/components/free_backward.ts`),
+ * as in training; `--no-free-backward` measures TF.js's engine untouched.
  * Not a `deno bench` file: one step takes tens of seconds on a CPU.
  *
  * ```sh
  * deno run -A bench/big_step.ts [--batch 16] [--size 256] [--steps 2] [--backend wasm]
- *   [--backbone wide_resnet50_2:random] [--window 3] [--no-ccl] [--free-backward]
+ *   [--backbone wide_resnet50_2:random] [--window 3] [--no-ccl] [--no-free-backward]
  *   [--out results/big_step.json] [--note TEXT]
  * ```
  * @module
@@ -29,7 +30,6 @@ import { methodObjective } from "../lib/methods/objective.ts";
 import { createMethod } from "../lib/methods/registry.ts";
 import { rdPresetFor } from "../lib/methods/rd/config.ts";
 import { createTrainer } from "../lib/methods/trainer.ts";
-import { installFreeBackward } from "../lib/methods/components/free_backward.ts";
 import { mulberry32, randomNormal } from "../lib/util/random.ts";
 import { writeJsonAtomic } from "../lib/util/atomic_write.ts";
 import { gitRevision } from "../lib/util/git_revision.ts";
@@ -46,9 +46,9 @@ const args = parseArgs(Deno.args, {
     backend: "wasm",
     backbone: "wide_resnet50_2:random",
     ccl: true,
-    "free-backward": false,
+    "free-backward": true,
   },
-  negatable: ["ccl"],
+  negatable: ["ccl", "free-backward"],
 });
 const batch = Number(args.batch);
 const size = Number(args.size);
@@ -63,7 +63,6 @@ for (const [name, value] of [["batch", batch], ["size", size], ["steps", steps]]
 const loadBefore = Deno.loadavg();
 const backend = await selectBackend({ requested: args.backend, log: false });
 const freeBackward = args["free-backward"];
-if (freeBackward) installFreeBackward();
 const heapWatch = watchWasmHeap();
 const phases: HeapPhase[] = [];
 const phase = (name: string) => {
@@ -104,7 +103,7 @@ const objective = {
   },
 };
 let stepIndex = 0;
-const trainer = createTrainer(objective, { clipNorm: 5 });
+const trainer = createTrainer(objective, { clipNorm: 5, freeBackward });
 phase("model, objective and trainer created");
 
 /** The wasm module's linear memory never shrinks: its size is the heap's high-water mark. */

@@ -153,6 +153,43 @@ for (const backend of BACKENDS) {
     tf.dispose([q, k, matches!]);
   });
 
+  Deno.test(`ccl local loss (${backend}): blocks of rows bound the backward pass's peak`, async () => {
+    await selectBackend({ requested: backend, log: false });
+    const [b, h, w, c] = [2, 16, 16, 64];
+    const n = b * h * w;
+    const query = tf.variable(tf.tensor4d(randomValues(n * c, 21), [b, h, w, c]));
+    const key = tf.variable(tf.tensor4d(randomValues(n * c, 22), [b, h, w, c]));
+    const rng = mulberry32(23);
+    const pairs = {
+      positives: [Int32Array.from({ length: n }, () => Math.floor(rng() * n))],
+      negativeImages: Int32Array.from([1, 0]),
+    };
+    const peak = async (chunkRows: number) => {
+      const profile = await tf.profile(() => {
+        const { value, grads } = tf.variableGrads(
+          () =>
+            localLossFromPairs(
+              query as tf.Variable<tf.Rank.R4>,
+              key as tf.Variable<tf.Rank.R4>,
+              pairs,
+              0.1,
+              { chunkRows },
+            ),
+          [query, key],
+        );
+        tf.dispose([value, ...Object.values(grads)]);
+      });
+      return profile.peakBytes;
+    };
+    const map = n * c * 4; // one [B*H*W, C] float map: 128 KiB
+    const whole = await peak(n);
+    const blocks = await peak(32);
+    // Inputs, the two normalised maps, the key gradient and the gradients returned are whole
+    // maps either way; the unchunked pass holds many more.
+    assert(whole - blocks > 4 * map, `peak ${blocks} bytes in blocks vs ${whole} at once`);
+    tf.dispose([query, key]);
+  });
+
   Deno.test(`ccl projector (${backend}): fused instance norm + LeakyReLU = composite`, async () => {
     await selectBackend({ requested: backend, log: false });
     const shape: [number, number, number, number] = [2, 5, 6, 3];
@@ -205,7 +242,7 @@ for (const backend of BACKENDS) {
       positives: [first, tf.tensor1d(second, "int32")],
       negativeImages: Int32Array.from([2, NO_PARTNER, 0]),
     };
-    const run = async (gradient: "fused" | "autodiff") => {
+    const run = async (gradient: "fused" | "autodiff", chunkRows?: number) => {
       const { value, grads } = tf.variableGrads(
         () =>
           localLossFromPairs(
@@ -213,7 +250,7 @@ for (const backend of BACKENDS) {
             key as tf.Variable<tf.Rank.R4>,
             pairs,
             0.1,
-            { gradient },
+            { gradient, chunkRows },
           ),
         [query, key],
       );
@@ -229,12 +266,19 @@ for (const backend of BACKENDS) {
     const fused = await run("fused");
     const autodiff = await run("autodiff");
     assertEquals(fused.loss, autodiff.loss);
+    // Blocks of query rows (what large maps use): 36 rows in blocks of 5 (the last one short),
+    // and one block of all rows, which is the unchunked computation itself.
+    const chunked = await run("fused", 5);
+    const oneBlock = await run("fused", n);
+    assertAlmostEquals(chunked.loss, autodiff.loss, 1e-6 * Math.abs(autodiff.loss));
+    assertEquals(oneBlock, fused);
     for (const name of ["query", "key"] as const) {
       const scale = Math.max(...autodiff[name].map(Math.abs));
       assert(scale > 0);
-      autodiff[name].forEach((value, i) =>
-        assertAlmostEquals(fused[name][i], value, 1e-5 * scale, `${name} gradient ${i}`)
-      );
+      autodiff[name].forEach((value, i) => {
+        assertAlmostEquals(fused[name][i], value, 1e-5 * scale, `${name} gradient ${i}`);
+        assertAlmostEquals(chunked[name][i], value, 1e-5 * scale, `${name} gradient ${i}, chunked`);
+      });
     }
     assertEquals(tf.memory().numTensors, before);
     tf.dispose([query, key, pairs.positives[1] as tf.Tensor]);

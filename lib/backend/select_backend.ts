@@ -6,6 +6,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import "@tensorflow/tfjs-backend-wasm";
 import { registerWasmConvGradients } from "./wasm_conv_grads.ts";
+import { registerWasmGatherSlice } from "./wasm_gather_slice.ts";
 import { registerWasmSharedIdentity } from "./wasm_identity.ts";
 import { registerWasmTransientConv2d } from "./wasm_conv2d_transient.ts";
 import { initWasmBackend } from "./wasm_threads.ts";
@@ -153,11 +154,13 @@ async function tryBackend(name: BackendName, forced = false): Promise<Started | 
         const { threads, reason } = await initWasmBackend();
         const device = threads > 1 ? `${threads} threads (${reason})` : undefined;
         // Memory: the shared Identity keeps the gradient tape from copying what it saves; the
-        // transient Conv2D keeps no packed copies of trainable filters.
+        // transient Conv2D keeps no packed copies of trainable filters. Gather and slices copy
+        // on the heap instead of reading tensors back.
         const register = () => {
           registerWasmConvGradients();
           registerWasmSharedIdentity();
           registerWasmTransientConv2d();
+          registerWasmGatherSlice();
         };
         return await activate("wasm", "wasm", register, device);
       }

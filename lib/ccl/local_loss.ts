@@ -12,6 +12,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { addN } from "../backend/add_n.ts";
+import { RECOMPUTE_MIN_ELEMENTS } from "../methods/components/recompute.ts";
 import { gatherRows, l2NormalizeLastAxis, MIN_SQUARED_NORM } from "./ops.ts";
 import { matchPixels } from "./pixel_matching.ts";
 import { NO_PARTNER, pickDifferentClass, pickSameClass } from "./pairing.ts";
@@ -104,7 +105,11 @@ export function localLossFromPairs(
   key: tf.Tensor4D,
   pairs: LocalPairs,
   temperature: number,
-  options: { gradient?: "fused" | "autodiff" } = {},
+  options: {
+    gradient?: "fused" | "autodiff";
+    /** Rows per block of the fused loss (default: all below a size threshold, see `fusedLoss`). */
+    chunkRows?: number;
+  } = {},
 ): tf.Scalar {
   const [batch, height, width] = query.shape;
   const positions = height * width;
@@ -115,7 +120,7 @@ export function localLossFromPairs(
       const [q, keyRows] = normalisedRows(query, key);
       return lossFromRows(q, keyRows, prepared, temperature, gatherRows);
     }
-    return fusedLoss(query, key, prepared, temperature);
+    return fusedLoss(query, key, prepared, temperature, options.chunkRows);
   });
 }
 
@@ -214,18 +219,151 @@ function normaliseBackward(x: tf.Tensor2D, unit: tf.Tensor2D, du: tf.Tensor2D): 
 }
 
 /**
+ * Rows of one block of the chunked loss: at these sizes each [rows, C] temporary is about 4 MiB.
+ * Used only from {@linkcode RECOMPUTE_MIN_ELEMENTS} elements up, so smaller models (the demo's)
+ * compute the whole map at once and their numbers do not move.
+ */
+const CHUNK_ELEMENTS = 2 ** 20;
+
+/** Rows per block for a [rows, channels] map: all of them below the threshold. */
+function chunkRowsFor(rows: number, channels: number, override?: number): number {
+  if (override !== undefined) return Math.max(1, Math.min(rows, override));
+  if (rows * channels < RECOMPUTE_MIN_ELEMENTS) return rows;
+  return Math.max(1, Math.floor(CHUNK_ELEMENTS / channels));
+}
+
+/** The entries of `prepared` for query rows [start, start + size). */
+function slicePairs(prepared: PreparedPairs, start: number, size: number): PreparedPairs {
+  const part = (t: tf.Tensor1D) =>
+    start === 0 && size === t.size ? t : tf.slice(t, [start], [size]) as tf.Tensor1D;
+  return {
+    negativeRows: part(prepared.negativeRows),
+    positiveRows: prepared.positiveRows.map(part),
+    positiveWeights: prepared.positiveWeights.map(part),
+    imageWeight: part(prepared.imageWeight),
+  };
+}
+
+/**
+ * Runs `block(start, size)` over row blocks of `rows` and adds up what it returns, freeing each
+ * block's temporaries before the next; a single block's result is returned as it is.
+ */
+function sumOverBlocks<T extends tf.Tensor>(
+  rows: number,
+  chunk: number,
+  block: (start: number, size: number) => T,
+): T {
+  let total: T | undefined;
+  for (let start = 0; start < rows; start += chunk) {
+    const size = Math.min(chunk, rows - start);
+    const previous: T | undefined = total;
+    total = tf.tidy(() => {
+      const part = block(start, size);
+      return previous ? tf.add(previous, part) as T : part;
+    });
+    previous?.dispose();
+  }
+  return total!;
+}
+
+/** Rows [start, start + size) of a [rows, C] tensor (the tensor itself when that is all). */
+function rowBlock(x: tf.Tensor2D, start: number, size: number): tf.Tensor2D {
+  return start === 0 && size === x.shape[0] ? x : tf.slice(x, [start, 0], [size, -1]);
+}
+
+/**
+ * The backward pass of the query rows [start, start + size): their gradient ([size, C]) and
+ * what they add to the gradient of the (normalised) key rows ([rows, C], scattered).
+ */
+function blockGradients(
+  dy: tf.Tensor,
+  unit: { q: tf.Tensor2D; keyRows: tf.Tensor2D; queryRows: tf.Tensor2D },
+  prepared: PreparedPairs,
+  temperature: number,
+  start: number,
+  size: number,
+): { dQuery: tf.Tensor2D; dKeyRows: tf.Tensor2D } {
+  const [rows, channels] = unit.q.shape;
+  const pairs = slicePairs(prepared, start, size);
+  const q = rowBlock(unit.q, start, size);
+  const plainGather: Gather = (x, indices) => tf.gather(x, indices) as tf.Tensor2D;
+  const terms = lossTerms(q, unit.keyRows, pairs, temperature, plainGather);
+  // d loss / d logit_k per pixel: dy * imageWeight * weight_k / count / N * sigmoid(logit).
+  const perPixel = tf.div(tf.mul(dy, pairs.imageWeight), tf.mul(terms.termCount, rows));
+  const dLogits = terms.logits.map((logit, k) =>
+    tf.div(tf.mul(tf.mul(perPixel, pairs.positiveWeights[k]), tf.sigmoid(logit)), temperature)
+  );
+  const dNegative = addN(dLogits); // d loss / d (q . negative key)
+  const column = (t: tf.Tensor) => tf.reshape(t, [size, 1]);
+  let dq = tf.mul(column(dNegative), terms.negativeKeys);
+  let dKeyRows = tf.scatterND(
+    tf.reshape(pairs.negativeRows, [size, 1]),
+    tf.mul(column(dNegative), q),
+    [rows, channels],
+  );
+  dLogits.forEach((dLogit, k) => {
+    dq = tf.sub(dq, tf.mul(column(dLogit), terms.positiveKeys[k]));
+    dKeyRows = tf.sub(
+      dKeyRows,
+      tf.scatterND(
+        tf.reshape(pairs.positiveRows[k], [size, 1]),
+        tf.mul(column(dLogit), q),
+        [rows, channels],
+      ),
+    );
+  });
+  return {
+    dQuery: normaliseBackward(rowBlock(unit.queryRows, start, size), q, dq as tf.Tensor2D),
+    dKeyRows: dKeyRows as tf.Tensor2D,
+  };
+}
+
+/** `normaliseBackward` of all rows, a block of rows at a time. */
+function normaliseBackwardInBlocks(
+  x: tf.Tensor2D,
+  unit: tf.Tensor2D,
+  du: tf.Tensor2D,
+  chunk: number,
+): tf.Tensor2D {
+  const rows = x.shape[0];
+  if (chunk >= rows) return normaliseBackward(x, unit, du);
+  const parts: tf.Tensor2D[] = [];
+  for (let start = 0; start < rows; start += chunk) {
+    const size = Math.min(chunk, rows - start);
+    parts.push(
+      tf.tidy(() =>
+        normaliseBackward(
+          rowBlock(x, start, size),
+          rowBlock(unit, start, size),
+          rowBlock(du, start, size),
+        )
+      ),
+    );
+  }
+  const all = tf.concat(parts, 0);
+  tf.dispose(parts);
+  return all;
+}
+
+/**
  * The loss with a hand-written gradient that keeps only `query` and `key` (and the index
  * tensors) for the backward pass and recomputes the rest there: autodiff would keep about six
  * [B*H*W, C] tensors per scale alive from the forward pass to the end of the backward pass.
+ * From {@linkcode RECOMPUTE_MIN_ELEMENTS} elements up (or with `chunkRows`), both passes work on
+ * blocks of query rows, so their temporaries are a few [chunk, C] tensors besides the whole
+ * normalised maps and the key gradient (the sums then run in another order: the same numbers
+ * up to float rounding).
  */
 function fusedLoss(
   query: tf.Tensor4D,
   key: tf.Tensor4D,
   prepared: PreparedPairs,
   temperature: number,
+  chunkRows?: number,
 ): tf.Scalar {
   const [batch, height, width, channels] = query.shape;
   const rows = batch * height * width;
+  const chunk = chunkRowsFor(rows, channels, chunkRows);
   const kinds = prepared.positiveRows.length;
   const plainGather: Gather = (x, indices) => tf.gather(x, indices) as tf.Tensor2D;
   const fused = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
@@ -241,12 +379,24 @@ function fusedLoss(
     ]);
     const value = tf.tidy(() => {
       const [q, keyRows] = normalisedRows(queryIn, keyIn);
-      return lossFromRows(q, keyRows, prepared, temperature, plainGather);
+      if (chunk >= rows) return lossFromRows(q, keyRows, prepared, temperature, plainGather);
+      const sum = sumOverBlocks(rows, chunk, (start, size) => {
+        const part = slicePairs(prepared, start, size);
+        const loss = lossFromRows(
+          rowBlock(q, start, size),
+          keyRows,
+          part,
+          temperature,
+          plainGather,
+        );
+        return tf.mul(loss, size);
+      });
+      return tf.div(sum, rows) as tf.Scalar;
     });
     const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) =>
       tf.tidy(() => {
         const [queryS, keyS, negativeRows, imageWeight] = saved;
-        const saved2 = {
+        const savedPairs: PreparedPairs = {
           negativeRows: negativeRows as tf.Tensor1D,
           imageWeight: imageWeight as tf.Tensor1D,
           positiveRows: saved.slice(4, 4 + kinds) as tf.Tensor1D[],
@@ -255,37 +405,25 @@ function fusedLoss(
         const queryRows = tf.reshape(queryS, [rows, channels]) as tf.Tensor2D;
         const keyFlat = tf.reshape(keyS, [rows, channels]) as tf.Tensor2D;
         const [q, keyRows] = normalisedRows(queryS as tf.Tensor4D, keyS as tf.Tensor4D);
-        const terms = lossTerms(q, keyRows, saved2, temperature, plainGather);
-        // d loss / d logit_k per pixel: dy * imageWeight * weight_k / count / N * sigmoid(logit).
-        const perPixel = tf.div(tf.mul(dy, saved2.imageWeight), tf.mul(terms.termCount, rows));
-        const dLogits = terms.logits.map((logit, k) =>
-          tf.div(
-            tf.mul(tf.mul(perPixel, saved2.positiveWeights[k]), tf.sigmoid(logit)),
-            temperature,
-          )
-        );
-        const dNegative = addN(dLogits); // d loss / d (q . negative key)
-        const column = (t: tf.Tensor) => tf.reshape(t, [rows, 1]);
-        let dq = tf.mul(column(dNegative), terms.negativeKeys);
-        let dKeyRows = tf.scatterND(
-          tf.reshape(saved2.negativeRows, [rows, 1]),
-          tf.mul(column(dNegative), q),
-          [rows, channels],
-        );
-        dLogits.forEach((dLogit, k) => {
-          dq = tf.sub(dq, tf.mul(column(dLogit), terms.positiveKeys[k]));
-          dKeyRows = tf.sub(
-            dKeyRows,
-            tf.scatterND(
-              tf.reshape(saved2.positiveRows[k], [rows, 1]),
-              tf.mul(column(dLogit), q),
-              [rows, channels],
-            ),
-          );
+        const unit = { q, keyRows, queryRows };
+        if (chunk >= rows) {
+          const { dQuery, dKeyRows } = blockGradients(dy, unit, savedPairs, temperature, 0, rows);
+          return [
+            tf.reshape(dQuery, query.shape),
+            tf.reshape(normaliseBackward(keyFlat, keyRows, dKeyRows), key.shape),
+          ];
+        }
+        const dQueryParts: tf.Tensor2D[] = [];
+        const dKeyRows = sumOverBlocks(rows, chunk, (start, size) => {
+          const block = blockGradients(dy, unit, savedPairs, temperature, start, size);
+          dQueryParts.push(tf.keep(block.dQuery));
+          return block.dKeyRows;
         });
+        const dQuery = tf.concat(dQueryParts, 0);
+        tf.dispose(dQueryParts);
         return [
-          tf.reshape(normaliseBackward(queryRows, q, dq as tf.Tensor2D), query.shape),
-          tf.reshape(normaliseBackward(keyFlat, keyRows, dKeyRows as tf.Tensor2D), key.shape),
+          tf.reshape(dQuery, query.shape),
+          tf.reshape(normaliseBackwardInBlocks(keyFlat, keyRows, dKeyRows, chunk), key.shape),
         ];
       });
     return { value, gradFunc };

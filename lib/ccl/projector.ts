@@ -7,7 +7,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { instanceNormLeakyRelu } from "./instance_norm_act.ts";
 import { applyConv2d, type Conv2d, createConv2d, VariableStore } from "../methods/layers.ts";
 import { recomputeInBackward } from "../methods/components/recompute.ts";
-import { RECOMPUTE_MIN_ELEMENTS } from "../methods/rd/model.ts";
+import { RECOMPUTE_MIN_ELEMENTS } from "../methods/components/recompute.ts";
 
 /** Epsilon of the instance normalisation (PyTorch's `InstanceNorm2d` default). */
 export const INSTANCE_NORM_EPSILON = 1e-5;

@@ -14,6 +14,7 @@ import { addN } from "../backend/add_n.ts";
 import { throwIfWebGpuErrors, watchWebGpuErrors } from "../backend/webgpu_errors.ts";
 import { createOptimizer } from "../optim/create_optimizer.ts";
 import type { Optimizer, OptimizerSpec } from "../optim/types.ts";
+import { withFreeBackward } from "./components/free_backward.ts";
 import type {
   GroupOptimizer,
   Objective,
@@ -33,6 +34,12 @@ export interface TrainerOptions {
   totalSteps?: number;
   /** The training phases; default `objective.phases?.()`, else one phase over every group. */
   phases?: readonly TrainingPhase[];
+  /**
+   * Frees each gradient-tape node's saved tensors and output gradients as soon as the backward
+   * pass is past it (`installFreeBackward`), not at its end: the same numbers with a lower
+   * peak. Default true; false leaves TF.js's engine untouched.
+   */
+  freeBackward?: boolean;
 }
 
 /** Trains an objective one batch at a time. */
@@ -279,6 +286,7 @@ export function createTrainer(objective: Objective, options: TrainerOptions = {}
     throw new Error(`lib/methods/trainer.ts: clipNorm must be > 0, got ${clipNorm}`);
   }
   const totalSteps = options.totalSteps;
+  const freeBackward = options.freeBackward ?? true;
   const groups = objective.parameterGroups();
   validateGroups(groups, objective.name);
   const phases = [...(options.phases ?? objective.phases?.() ?? [])];
@@ -330,7 +338,9 @@ export function createTrainer(objective: Objective, options: TrainerOptions = {}
     const updates: Array<{ index: number; grads: tf.NamedTensorMap }> = [];
     let packed: tf.Tensor1D;
     try {
-      packed = tf.tidy(() => packStep());
+      packed = freeBackward
+        ? withFreeBackward(() => tf.tidy(() => packStep()))
+        : tf.tidy(() => packStep());
     } catch (error) {
       tf.dispose([...kept, ...updates.flatMap(({ grads }) => Object.values(grads))]);
       throw error;

@@ -86,7 +86,11 @@ export function installFreeBackward(): () => void {
       const wrapped: Record<string, () => tf.Tensor> = {};
       for (const name of Object.keys(thunks)) {
         wrapped[name] = () => {
-          const dx = thunks[name]();
+          let dx = thunks[name]();
+          // One tensor given as the gradient of two inputs would become the pending gradient
+          // of both producers and be freed after the first: each gets its own handle (same
+          // data, so the same numbers).
+          if (returned.has(dx)) dx = dx.clone();
           returned.add(dx);
           return dx;
         };
@@ -116,4 +120,31 @@ export function installFreeBackward(): () => void {
     installed = undefined;
   };
   return installed;
+}
+
+/**
+ * Runs `fn` with {@linkcode installFreeBackward} in effect, and restores the engine after it
+ * unless it was installed already (by a caller further out).
+ *
+ * @example
+ * ```ts
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "../../backend/register_gradients.ts";
+ * import { withFreeBackward } from "./free_backward.ts";
+ * await tf.setBackend("cpu");
+ * const x = tf.tensor1d([0]);
+ * const g = withFreeBackward(() => tf.grad((v: tf.Tensor) => tf.sum(tf.square(tf.exp(v))))(x));
+ * if (g.dataSync()[0] !== 2) throw new Error();
+ * tf.dispose([x, g]);
+ * ```
+ */
+export function withFreeBackward<T>(fn: () => T): T {
+  const outer = installed !== undefined;
+  const uninstall = installFreeBackward();
+  try {
+    return fn();
+  } finally {
+    if (!outer) uninstall();
+  }
 }

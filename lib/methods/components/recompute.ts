@@ -10,6 +10,15 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 
+/**
+ * Where memory-saving paths start: in training, a sub-network (or loss) whose input has at least
+ * this many elements is recomputed in the backward pass, and CCL's local loss is computed in row
+ * chunks. WideResNet-50-2 RD at 256² keeps about 400 MB of activations per batch-16 decoder
+ * block at H/4, six such blocks, in wasm's 4 GiB heap; small models (the demo's) stay below the
+ * threshold, so they pay no extra forward pass and their numbers do not move.
+ */
+export const RECOMPUTE_MIN_ELEMENTS = 2 ** 21;
+
 /** Inputs of {@linkcode recomputeInBackward} besides the input tensor. */
 export interface RecomputeParts {
   /** The sub-network: a pure function of its input and the variables below. */

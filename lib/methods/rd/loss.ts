@@ -7,8 +7,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { addN } from "../../backend/add_n.ts";
 import { flatCosineDistance } from "../components/cosine.ts";
-import { recomputeFunction } from "../components/recompute.ts";
-import { RECOMPUTE_MIN_ELEMENTS } from "./model.ts";
+import { RECOMPUTE_MIN_ELEMENTS, recomputeFunction } from "../components/recompute.ts";
 
 export { COSINE_EPSILON, cosineSimilarity, flatCosineDistance } from "../components/cosine.ts";
 

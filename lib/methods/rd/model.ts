@@ -22,7 +22,7 @@ import {
   createResidualBlock,
   type ResidualBlock,
 } from "../components/residual.ts";
-import { recomputeInBackward } from "../components/recompute.ts";
+import { RECOMPUTE_MIN_ELEMENTS, recomputeInBackward } from "../components/recompute.ts";
 import type { RDConfig } from "./config.ts";
 
 export { applyFrozen } from "../components/frozen.ts";
@@ -126,15 +126,6 @@ export function assertRDFeatures(
     }
   });
 }
-
-/**
- * In training mode, a residual block whose input has at least this many elements is
- * recomputed in the backward pass instead of keeping its activations on the gradient tape
- * (`recomputeInBackward`; same numbers). WideResNet-50-2 RD at 256² keeps about 400 MB of
- * activations per batch-16 decoder block at H/4, six such blocks, in wasm's 4 GiB heap;
- * small models (the demo's) stay below the threshold and pay no extra forward pass.
- */
-export const RECOMPUTE_MIN_ELEMENTS = 2 ** 21;
 
 /** The variables a residual block reads (trainable) and updates (running statistics). */
 function blockVariables(block: ResidualBlock): { trainable: tf.Variable[]; state: tf.Variable[] } {
