@@ -49,6 +49,16 @@ let stockSplitV: tf.KernelConfig | undefined;
 let stockConcat: tf.KernelConfig | undefined;
 let stockPack: tf.KernelConfig | undefined;
 
+/** The stock kernel kept at registration (our kernels fall back on it). */
+function registered(stock: tf.KernelConfig | undefined, name: string): tf.KernelConfig {
+  if (stock === undefined) {
+    throw new Error(
+      `lib/backend/wasm_gather_slice.ts: call registerWasmGatherSlice() before using ${name}`,
+    );
+  }
+  return stock;
+}
+
 function sizeOf(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
@@ -73,12 +83,7 @@ export function gatherWasm(
     attrs: tf.NamedAttrMap;
   },
 ): tf.TensorInfo {
-  const stock = stockGather;
-  if (stock === undefined) {
-    throw new Error(
-      "lib/backend/wasm_gather_slice.ts: call registerWasmGatherSlice() before using GatherV2",
-    );
-  }
+  const stock = registered(stockGather, "GatherV2");
   const { x, indices } = args.inputs;
   const batchDims = (args.attrs.batchDims as number | undefined) ?? 0;
   if (batchDims !== 0 || x.dtype === "string" || indices.dtype !== "int32") {
@@ -119,12 +124,7 @@ export function gatherWasm(
 export function sliceWasm(
   args: { inputs: { x: tf.TensorInfo }; backend: BackendWasm; attrs: tf.NamedAttrMap },
 ): tf.TensorInfo {
-  const stock = stockSlice;
-  if (stock === undefined) {
-    throw new Error(
-      "lib/backend/wasm_gather_slice.ts: call registerWasmGatherSlice() before using Slice",
-    );
-  }
+  const stock = registered(stockSlice, "Slice");
   const { x } = args.inputs;
   if (x.dtype === "string") return (stock.kernelFunc as (a: typeof args) => tf.TensorInfo)(args);
   const { backend } = args;
@@ -166,12 +166,7 @@ export function sliceWasm(
 export function splitVWasm(
   args: { inputs: { x: tf.TensorInfo }; backend: BackendWasm; attrs: tf.NamedAttrMap },
 ): tf.TensorInfo[] {
-  const stock = stockSplitV;
-  if (stock === undefined) {
-    throw new Error(
-      "lib/backend/wasm_gather_slice.ts: call registerWasmGatherSlice() before using SplitV",
-    );
-  }
+  const stock = registered(stockSplitV, "SplitV");
   const { x } = args.inputs;
   if (x.dtype === "string") return (stock.kernelFunc as (a: typeof args) => tf.TensorInfo[])(args);
   const axis = tf.util.parseAxisParam(args.attrs.axis as number, x.shape)[0];
@@ -229,12 +224,7 @@ function concatRuns(
 export function concatWasm(
   args: { inputs: tf.TensorInfo[]; backend: BackendWasm; attrs: tf.NamedAttrMap },
 ): tf.TensorInfo {
-  const stock = stockConcat;
-  if (stock === undefined) {
-    throw new Error(
-      "lib/backend/wasm_gather_slice.ts: call registerWasmGatherSlice() before using Concat",
-    );
-  }
+  const stock = registered(stockConcat, "Concat");
   const { inputs } = args;
   if (inputs[0].dtype === "string") {
     return (stock.kernelFunc as unknown as (a: typeof args) => tf.TensorInfo)(args);
@@ -249,12 +239,7 @@ export function concatWasm(
 export function packWasm(
   args: { inputs: tf.TensorInfo[]; backend: BackendWasm; attrs: tf.NamedAttrMap },
 ): tf.TensorInfo {
-  const stock = stockPack;
-  if (stock === undefined) {
-    throw new Error(
-      "lib/backend/wasm_gather_slice.ts: call registerWasmGatherSlice() before using Pack",
-    );
-  }
+  const stock = registered(stockPack, "Pack");
   const { inputs } = args;
   const shape = inputs[0].shape;
   if (
