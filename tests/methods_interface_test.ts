@@ -6,6 +6,7 @@ import type { PartialConfig } from "../lib/experiment/config.ts";
 import { methodOptionsOf } from "../lib/experiment/model.ts";
 import { runExperiment } from "../lib/experiment/run_experiment.ts";
 import { demoJobs } from "../lib/experiment/demo.ts";
+import { writeDemoPlots } from "../lib/analysis/demo_plots.ts";
 import { METHOD_NAMES, methodProblems } from "../lib/methods/registry.ts";
 
 const quiet = { progress: "silent" as const, log: () => {} };
@@ -126,4 +127,34 @@ Deno.test("demo: --methods runs every strategy for every method, labelled by met
   assertEquals(jobs[4].config.name, "draem-joint-seed0");
   assertEquals(jobs[4].config.method, "draem");
   assertEquals(demoJobs({}, [0]).map((j) => j.label), ["one-for-one", "joint", "joint+CCL"]);
+});
+
+Deno.test("demo plots: a multi-method demo analyses each method's joint runs and draws its overlays", async () => {
+  const root = await tinyDataset();
+  const resultsDir = await Deno.makeTempDir();
+  const jobs = demoJobs(tinyConfig(root, { epochs: 1 }), [0], ["rd", "draem"]).filter((j) =>
+    j.label.endsWith("joint") || j.label.endsWith("joint+CCL")
+  );
+  const runs = [];
+  for (const job of jobs) {
+    const config = {
+      ...job.config,
+      methodOptions: job.config.method === "draem" ? TINY_DRAEM : {},
+    };
+    const result = await runExperiment(config, { ...quiet, resultsDir });
+    runs.push({ label: job.label, seed: 0, runDir: join(resultsDir, String(config.name)), result });
+  }
+  await writeDemoPlots(resultsDir, runs, { dataLabel: "tiny", log: () => {} });
+  for (const run of runs) {
+    const report = join(run.runDir, "confusion", "report.json");
+    assert((await Deno.stat(report)).isFile, `${run.label}: no ${report}`);
+  }
+  for (const method of ["rd", "draem"]) {
+    const overlays = [...Deno.readDirSync(join(resultsDir, "overlays", method))];
+    assert(overlays.some((e) => e.name.endsWith(".png")), `no overlays for ${method}`);
+  }
+  const title = JSON.parse(
+    await Deno.readTextFile(join(resultsDir, "plots", "metrics.vl.json")),
+  ).title.text;
+  assertEquals(title, "RD, DRAEM per class");
 });

@@ -93,10 +93,14 @@ export async function writeDemoPlots(
   const write = async (name: string, spec: Parameters<typeof writeChart>[0]) => {
     files.push((await writeChart(spec, join(plots, name))).png);
   };
+  const methods = [...new Set(runs.map((r) => r.result.config.method))];
   await write(
     "metrics",
     metricBarsChart(metricBars(runs), {
-      title: { text: "RD per class", subtitle: `${options.dataLabel}; ${seedText}` },
+      title: {
+        text: `${methods.map((m) => m.toUpperCase()).join(", ")} per class`,
+        subtitle: `${options.dataLabel}; ${seedText}`,
+      },
       strategies: labels,
     }),
   );
@@ -136,29 +140,36 @@ export async function writeDemoPlots(
     curvesChart(scored, "pr", { title: `Image-level PR per class, seed ${seeds[0]}` }),
   );
   if (options.analysis !== false) {
-    const byLabel = new Map(first.map((r) => [r.label, r]));
-    const pairs: Array<[string, string | undefined]> = [
-      ["joint", "one-for-one"],
-      ["joint+CCL", "joint"],
-    ];
-    for (const [label, against] of pairs) {
-      const run = byLabel.get(label);
-      if (!run) continue;
-      const { analysis, files: written } = await analyseRun(run.runDir, {
-        against: against ? byLabel.get(against)?.runDir : undefined,
-        log: say,
-      });
-      say(formatAnalysis(analysis));
-      files.push(...written.filter((f) => f.endsWith(".png")));
-    }
-    const overlayRun = byLabel.get("joint+CCL") ?? byLabel.get("joint");
-    if (overlayRun) {
-      files.push(
-        ...await writeRunOverlays(overlayRun.runDir, {
-          outDir: join(outDir, "overlays"),
+    // Per method: a multi-method demo labels its runs "<method> <strategy>".
+    for (const method of methods) {
+      const mine = first.filter((r) => r.result.config.method === method);
+      const prefix = methods.length > 1 ? `${method} ` : "";
+      const byLabel = new Map(mine.map((r) => [r.label, r]));
+      const pairs: Array<[string, string]> = [
+        ["joint", "one-for-one"],
+        ["joint+CCL", "joint"],
+      ];
+      for (const [label, against] of pairs) {
+        const run = byLabel.get(prefix + label);
+        if (!run) continue;
+        const { analysis, files: written } = await analyseRun(run.runDir, {
+          against: byLabel.get(prefix + against)?.runDir,
           log: say,
-        }),
-      );
+        });
+        say(formatAnalysis(analysis));
+        files.push(...written.filter((f) => f.endsWith(".png")));
+      }
+      const overlayRun = byLabel.get(prefix + "joint+CCL") ?? byLabel.get(prefix + "joint");
+      if (overlayRun) {
+        files.push(
+          ...await writeRunOverlays(overlayRun.runDir, {
+            outDir: methods.length > 1
+              ? join(outDir, "overlays", method)
+              : join(outDir, "overlays"),
+            log: say,
+          }),
+        );
+      }
     }
   }
   return files;
