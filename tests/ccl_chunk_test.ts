@@ -45,6 +45,26 @@ async function read(t: tf.Tensor): Promise<Int32Array> {
   return values;
 }
 
+/** The local loss (temperature 0.1) of `pairs` and its gradients for `query` and `key`. */
+function lossAndGradients(
+  query: tf.Variable,
+  key: tf.Variable,
+  pairs: Parameters<typeof localLossFromPairs>[2],
+  options: Parameters<typeof localLossFromPairs>[4],
+) {
+  return tf.variableGrads(
+    () =>
+      localLossFromPairs(
+        query as tf.Variable<tf.Rank.R4>,
+        key as tf.Variable<tf.Rank.R4>,
+        pairs,
+        0.1,
+        options,
+      ),
+    [query, key],
+  );
+}
+
 Deno.test("ccl chunking: block sizes follow the byte bound", () => {
   assertEquals(matchChunkRows(2, 1024, 2 * 1024 * 4 * 10), 10);
   assertEquals(matchChunkRows(2, 1024, 1), 1); // at least one row
@@ -166,17 +186,7 @@ for (const backend of BACKENDS) {
     };
     const peak = async (chunkRows: number) => {
       const profile = await tf.profile(() => {
-        const { value, grads } = tf.variableGrads(
-          () =>
-            localLossFromPairs(
-              query as tf.Variable<tf.Rank.R4>,
-              key as tf.Variable<tf.Rank.R4>,
-              pairs,
-              0.1,
-              { chunkRows },
-            ),
-          [query, key],
-        );
+        const { value, grads } = lossAndGradients(query, key, pairs, { chunkRows });
         tf.dispose([value, ...Object.values(grads)]);
       });
       return profile.peakBytes;
@@ -243,17 +253,7 @@ for (const backend of BACKENDS) {
       negativeImages: Int32Array.from([2, NO_PARTNER, 0]),
     };
     const run = async (gradient: "fused" | "autodiff", chunkRows?: number) => {
-      const { value, grads } = tf.variableGrads(
-        () =>
-          localLossFromPairs(
-            query as tf.Variable<tf.Rank.R4>,
-            key as tf.Variable<tf.Rank.R4>,
-            pairs,
-            0.1,
-            { gradient, chunkRows },
-          ),
-        [query, key],
-      );
+      const { value, grads } = lossAndGradients(query, key, pairs, { gradient, chunkRows });
       const out = {
         loss: (await value.data())[0],
         query: await grads[query.name].data(),

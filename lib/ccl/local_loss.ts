@@ -168,6 +168,9 @@ function normalisedRows(query: tf.Tensor4D, key: tf.Tensor4D): [tf.Tensor2D, tf.
 
 type Gather = (x: tf.Tensor2D, rows: tf.Tensor1D) => tf.Tensor2D;
 
+/** `tf.gather` of rows: the fused loss's own gradient replaces gather's. */
+const plainGather: Gather = (x, indices) => tf.gather(x, indices) as tf.Tensor2D;
+
 /** The per-pixel terms and the loss (their mean) from unit-length rows. */
 function lossTerms(
   q: tf.Tensor2D,
@@ -286,7 +289,6 @@ function blockGradients(
   const [rows, channels] = unit.q.shape;
   const pairs = slicePairs(prepared, start, size);
   const q = rowBlock(unit.q, start, size);
-  const plainGather: Gather = (x, indices) => tf.gather(x, indices) as tf.Tensor2D;
   const terms = lossTerms(q, unit.keyRows, pairs, temperature, plainGather);
   // d loss / d logit_k per pixel: dy * imageWeight * weight_k / count / N * sigmoid(logit).
   const perPixel = tf.div(tf.mul(dy, pairs.imageWeight), tf.mul(terms.termCount, rows));
@@ -365,7 +367,6 @@ function fusedLoss(
   const rows = batch * height * width;
   const chunk = chunkRowsFor(rows, channels, chunkRows);
   const kinds = prepared.positiveRows.length;
-  const plainGather: Gather = (x, indices) => tf.gather(x, indices) as tf.Tensor2D;
   const fused = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [queryIn, keyIn] = args as tf.Tensor4D[];
     const save = args[2] as tf.GradSaveFunc;
@@ -406,23 +407,21 @@ function fusedLoss(
         const keyFlat = tf.reshape(keyS, [rows, channels]) as tf.Tensor2D;
         const [q, keyRows] = normalisedRows(queryS as tf.Tensor4D, keyS as tf.Tensor4D);
         const unit = { q, keyRows, queryRows };
-        if (chunk >= rows) {
-          const { dQuery, dKeyRows } = blockGradients(dy, unit, savedPairs, temperature, 0, rows);
-          return [
-            tf.reshape(dQuery, query.shape),
-            tf.reshape(normaliseBackward(keyFlat, keyRows, dKeyRows), key.shape),
-          ];
-        }
         const dQueryParts: tf.Tensor2D[] = [];
         const dKeyRows = sumOverBlocks(rows, chunk, (start, size) => {
           const block = blockGradients(dy, unit, savedPairs, temperature, start, size);
           dQueryParts.push(tf.keep(block.dQuery));
           return block.dKeyRows;
         });
-        const dQuery = tf.concat(dQueryParts, 0);
+        // The parts were kept out of their blocks' scopes: free them once joined (a reshape of
+        // the only part shares its data).
+        const dQuery = tf.reshape(
+          dQueryParts.length === 1 ? dQueryParts[0] : tf.concat(dQueryParts, 0),
+          query.shape,
+        );
         tf.dispose(dQueryParts);
         return [
-          tf.reshape(dQuery, query.shape),
+          dQuery,
           tf.reshape(normaliseBackwardInBlocks(keyFlat, keyRows, dKeyRows, chunk), key.shape),
         ];
       });
